@@ -1,0 +1,1 @@
+"""Shared foundations: the typed settings object and the offline guard."""

@@ -1,0 +1,130 @@
+"""The one typed settings object.
+
+Precedence, lowest to highest: the defaults below, then a TOML config file (``rag.toml`` in the
+project, or the file named by ``RAG_CONFIG_FILE``), then ``RAG_*`` environment variables, then
+keyword arguments (tests and CLIs). Build it once with :func:`load_settings` and pass it down;
+no other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "rag.toml"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the product. Field docs are the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", validate_default=True)
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(
+        PROJECT_ROOT / ".data",
+        description="Index, model cache and chat store (git-ignored).",
+    )
+    articles_dir: Path = Field(
+        PROJECT_ROOT / "data" / "articles",
+        description="Folder that `python -m index build` indexes.",
+    )
+
+    # --- ingest ---------------------------------------------------------------------------
+    chunk_size_tokens: int = Field(200, ge=32, le=2000, description="Chunk size in tiktoken tokens.")
+    chunk_overlap_tokens: int = Field(40, ge=0, le=1000, description="Tokens shared by neighbours.")
+    tiktoken_encoding: str = Field("cl100k_base", description="Encoding used to count tokens.")
+    max_file_bytes: int = Field(2_000_000, ge=1, description="Largest article file accepted.")
+    embedding_model: Literal["all-MiniLM-L6-v2-int8"] = Field(
+        "all-MiniLM-L6-v2-int8", description="Embedding model (packaged ONNX)."
+    )
+    embed_batch_size: int = Field(8, ge=1, le=1024, description="Texts per ONNX batch.")
+    embed_max_tokens: int = Field(256, ge=16, le=512, description="Word pieces kept per text.")
+
+    # --- vector store ---------------------------------------------------------------------
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_collection: str = Field("articles", description="Chroma collection name.")
+
+    # --- retrieval ------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages given to the LLM.")
+    candidate_k: int = Field(20, ge=1, le=200, description="Hits taken from each retriever.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    passage_char_budget: int = Field(900, ge=100, description="Characters kept per passage.")
+
+    # --- LLM ------------------------------------------------------------------------------
+    llm_backend: Literal["embedded", "openai"] = Field(
+        "embedded", description="`embedded` (llama.cpp in-process) or `openai` (any compatible API)."
+    )
+    llm_model: str = Field(
+        "0.5b", description="Embedded model: `0.5b`, `1.5b` or a path to a GGUF file."
+    )
+    llm_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1, description="llama.cpp threads."
+    )
+    llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded model.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. vLLM.")
+    llm_api_key: str = Field("not-needed", description="Key sent to the endpoint.")
+    llm_model_name: str = Field("default", description="Model name sent to the endpoint.")
+    llm_timeout_s: float = Field(120.0, gt=0, description="Request timeout for the endpoint.")
+    max_answer_tokens: int = Field(160, ge=8, description="Longest answer generated.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
+    seed: int = Field(42, description="Sampling seed.")
+    max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
+
+    # --- chat UI --------------------------------------------------------------------------
+    ui_host: str = Field("127.0.0.1", description="Address the chat binds to.")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the chat.")
+    ui_share: bool = Field(False, description="Open a public Gradio share link (off: offline).")
+    ui_username: str | None = Field(None, description="Username for the chat (with password).")
+    ui_password: str | None = Field(None, description="Password for the chat.")
+    ui_max_upload_files: int = Field(10, ge=1, description="Files per upload.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_size_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_size_tokens")
+        if (self.ui_username is None) != (self.ui_password is None):
+            raise ValueError("set both ui_username and ui_password, or neither")
+        if self.llm_backend == "openai" and not self.llm_base_url:
+            raise ValueError("llm_backend=openai needs llm_base_url (RAG_LLM_BASE_URL)")
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def chat_db_path(self) -> Path:
+        return self.data_dir / "chat.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("RAG_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings once, at an entry point. Raises ``ValueError`` on a bad config."""
+    return Settings(**overrides)

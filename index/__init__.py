@@ -1,0 +1,1 @@
+"""Loading, cleaning, chunking and embedding articles into Chroma and a lexical index."""
