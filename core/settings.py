@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".data",
         description="Index, model cache and chat store (git-ignored).",
     )
+    cache_dir: Path | None = Field(
+        None, description="Where assembled model files are cached (default: `<data_dir>/models`)."
+    )
     articles_dir: Path = Field(
         PROJECT_ROOT / "data" / "articles",
         description="Folder that `python -m index build` indexes.",
@@ -105,7 +108,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.cache_dir or self.data_dir / "models"
 
     @property
     def chat_db_path(self) -> Path:

@@ -1,0 +1,1 @@
+"""Retrieval, LLM backends, the answer chain, citation checking and the `ask` CLI."""
