@@ -14,8 +14,9 @@ import tiktoken
 
 from index.documents import Chunk, Document, Section
 
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+)")
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace,
+# and always at a blank line (captions and headings have no full stop).
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+)|\n\s*\n")
 # Prefer ending a chunk at a paragraph end once it is this full.
 _PARAGRAPH_BREAK_FILL = 0.7
 
@@ -125,12 +126,16 @@ class Chunker:
         chunks: list[Chunk] = []
         i = 0
         while i < len(units):
-            j, total = i, 0
-            while j < len(units) and (j == i or total + units[j].n_tokens <= self.size):
+            j, total = i + 1, units[i].n_tokens
+            while j < len(units):
                 # Stop at a paragraph end once the chunk is well filled.
-                if j > i and units[j].para_start and total >= _PARAGRAPH_BREAK_FILL * self.size:
+                if units[j].para_start and total >= _PARAGRAPH_BREAK_FILL * self.size:
                     break
-                total += units[j].n_tokens
+                # Count the real span: the whitespace between sentences costs tokens too.
+                span = self.count(doc.text[units[i].start : units[j].end])
+                if span > self.size:
+                    break
+                total = span
                 j += 1
             chunks.append(self._make(doc, units[i:j], sections))
             if j >= len(units):

@@ -22,7 +22,7 @@ _STOPWORDS = frozenset(
     under until up very was we were what when where which while who whom why will with would you
     your many much say said says tell told according article articles""".split()
 )
-_MIN_SIMILARITY = 0.8
+_MIN_SIMILARITY = 0.85
 
 
 @dataclass(frozen=True)

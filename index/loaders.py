@@ -134,13 +134,16 @@ def _load_html(html: str) -> LoadedFile:
     publication = _str_or_none(site.get("content")) if isinstance(site, Tag) else None
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
+    # Inline markup joins without a separator ("<a>repairs</a>." stays "repairs."); <br> is a space.
+    for br in soup.find_all("br"):
+        br.replace_with(" ")
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks: list[Block] = []
     for element in root.find_all(_BLOCK_TAGS):
         # Only innermost blocks, so nested <li><p> is not read twice.
         if element.find(_BLOCK_TAGS):
             continue
-        text = re.sub(r"\s+", " ", element.get_text(" ", strip=True)).strip()
+        text = re.sub(r"\s+", " ", element.get_text()).strip()
         if not text:
             continue
         name = element.name
