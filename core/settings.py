@@ -68,9 +68,7 @@ class Settings(BaseSettings):
     llm_backend: Literal["embedded", "openai"] = Field(
         "embedded", description="`embedded` (llama.cpp in-process) or `openai` (any compatible API)."
     )
-    llm_model: str = Field(
-        "0.5b", description="Embedded model: `0.5b`, `1.5b` or a path to a GGUF file."
-    )
+    llm_model: str = Field("0.5b", description="Embedded model: `0.5b`, `1.5b` or a path to a GGUF file.")
     llm_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 2, ge=1, description="llama.cpp threads."
     )

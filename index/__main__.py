@@ -9,7 +9,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import core.offline  # noqa: F401  (must precede the libraries it configures)
 from core.settings import Settings, load_settings
 from index.ingest import FileResult, Ingestor
 from index.store import open_index
@@ -26,8 +25,10 @@ def _report(results: list[FileResult]) -> int:
 def _print_stats(settings: Settings) -> None:
     index = open_index(settings)
     stats = index.stats()
-    print(f"{stats.documents} documents, {stats.chunks} chunks, {stats.vectors} vectors "
-          f"({stats.vector_store}), {stats.disk_bytes / 1e6:.1f} MB on disk")
+    print(
+        f"{stats.documents} documents, {stats.chunks} chunks, {stats.vectors} vectors "
+        f"({stats.vector_store}), {stats.disk_bytes / 1e6:.1f} MB on disk"
+    )
     for d in index.documents():
         print(f"  {d.doc_id}: {d.title!r} — {d.publication}, {d.n_chunks} chunks, {d.n_chars:,} chars")
 

@@ -52,6 +52,4 @@ def load_document(path: Path, max_bytes: int, fingerprint: str = "") -> Document
 
 def article_files(folder: Path) -> list[Path]:
     """The supported article files directly in ``folder``, sorted by name."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-    )
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)

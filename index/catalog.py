@@ -132,8 +132,14 @@ class Catalog:
         conn.execute(
             "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                doc.doc_id, doc.title, doc.publication, doc.path, doc.content_hash, doc.text,
-                json.dumps([[s.start, s.end, s.kind] for s in doc.sections]), time.time(),
+                doc.doc_id,
+                doc.title,
+                doc.publication,
+                doc.path,
+                doc.content_hash,
+                doc.text,
+                json.dumps([[s.start, s.end, s.kind] for s in doc.sections]),
+                time.time(),
             ),
         )
         conn.executemany(
@@ -166,8 +172,15 @@ class Catalog:
             " FROM documents d ORDER BY d.doc_id"
         )
         return [
-            DocumentInfo(r["doc_id"], r["title"], r["publication"], r["path"], r["content_hash"],
-                         r["n_chunks"], r["n_chars"])
+            DocumentInfo(
+                r["doc_id"],
+                r["title"],
+                r["publication"],
+                r["path"],
+                r["content_hash"],
+                r["n_chunks"],
+                r["n_chars"],
+            )
             for r in rows
         ]
 
@@ -177,8 +190,9 @@ class Catalog:
             return None
         r = rows[0]
         sections = tuple(Section(s, e, k) for s, e, k in json.loads(r["sections"]))
-        return Document(r["doc_id"], r["title"], r["publication"], r["path"], r["text"],
-                        r["content_hash"], sections)
+        return Document(
+            r["doc_id"], r["title"], r["publication"], r["path"], r["text"], r["content_hash"], sections
+        )
 
     def chunk_ids(self, doc_id: str | None = None) -> set[str]:
         if doc_id is None:
@@ -203,5 +217,14 @@ class Catalog:
 
 
 def _chunk(row: sqlite3.Row) -> Chunk:
-    return Chunk(row["chunk_id"], row["doc_id"], row["position"], row["start"], row["end"],
-                 row["text"], row["kind"], row["heading"], row["n_tokens"])
+    return Chunk(
+        row["chunk_id"],
+        row["doc_id"],
+        row["position"],
+        row["start"],
+        row["end"],
+        row["text"],
+        row["kind"],
+        row["heading"],
+        row["n_tokens"],
+    )

@@ -26,7 +26,7 @@ _FIRST_APPEARED = re.compile(
 _CAPTION_MARKERS = re.compile(r"\b(photo(graph)? credit|photo|credit|picture|image)\s*:", re.IGNORECASE)
 # A credit line on its own: "Eddy van Wessel/ DER SPIEGEL", "Jane Doe/AFP".
 _CREDIT_LINE = re.compile(r"^[A-Z][\w.’'\- ]{1,60}/\s?[A-Z][\w.’'\-/ ]{1,60}$")
-_TERMINAL = (".", "?", "!", ":", ";", ",", "\"", "”", "’")
+_TERMINAL = (".", "?", "!", ":", ";", ",", '"', "”", "’")
 
 
 @dataclass(frozen=True)

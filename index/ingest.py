@@ -123,8 +123,13 @@ class Ingestor:
             index.vectors.delete(sorted(stale))
         index.catalog.clear_pending(doc.doc_id)
         status: Status = "added" if previous is None else "updated"
-        return FileResult(str(path), status, doc.doc_id, len(chunks),
-                          f"{path}: {status} as {doc.doc_id!r} ({len(chunks)} chunks)")
+        return FileResult(
+            str(path),
+            status,
+            doc.doc_id,
+            len(chunks),
+            f"{path}: {status} as {doc.doc_id!r} ({len(chunks)} chunks)",
+        )
 
     def _remove_one(self, doc_id: str) -> FileResult:
         index = self.index
@@ -137,5 +142,6 @@ class Ingestor:
             index.catalog.delete_document(conn, doc_id)
         index.vectors.delete(sorted(old_ids))
         index.catalog.clear_pending(doc_id)
-        return FileResult(info.path, "removed", doc_id, len(old_ids),
-                          f"{doc_id}: removed ({len(old_ids)} chunks)")
+        return FileResult(
+            info.path, "removed", doc_id, len(old_ids), f"{doc_id}: removed ({len(old_ids)} chunks)"
+        )

@@ -22,10 +22,36 @@ METADATA_FILE = "metadata.json"
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 # Elements whose text is never article content.
-_DROP_TAGS = ("script", "style", "noscript", "nav", "footer", "aside", "form", "header", "iframe",
-              "svg", "button", "template")
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "figcaption", "pre",
-               "td", "dd", "dt")
+_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "footer",
+    "aside",
+    "form",
+    "header",
+    "iframe",
+    "svg",
+    "button",
+    "template",
+)
+_BLOCK_TAGS = (
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "figcaption",
+    "pre",
+    "td",
+    "dd",
+    "dt",
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +71,7 @@ def read_text(path: Path, max_bytes: int) -> str:
     if not path.is_file():
         raise IngestError(name, "not a regular file")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(
-            name, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
-        )
+        raise IngestError(name, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html")
     size = path.stat().st_size
     if size == 0:
         raise IngestError(name, "file is empty")
@@ -113,7 +137,7 @@ def _load_markdown(text: str) -> LoadedFile:
         except yaml.YAMLError:
             loaded = None
         front = loaded if isinstance(loaded, dict) else {}
-        text = text[match.end():]
+        text = text[match.end() :]
     html = MarkdownIt("commonmark").render(text)
     loaded_html = _load_html(html)
     title = _str_or_none(front.get("title")) or loaded_html.title

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import core.offline  # noqa: F401  (before any library it configures)
-
 from collections.abc import Callable
 from pathlib import Path
 

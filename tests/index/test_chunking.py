@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from index.articles import load_document
@@ -45,7 +47,7 @@ def test_chunks_start_and_end_on_sentence_boundaries_and_overlap(encoding, docs)
     for chunk in chunks:
         assert chunk.start in starts and chunk.end in ends
     body = [c for c in chunks if c.kind == "body"]
-    overlapping = sum(1 for a, b in zip(body, body[1:], strict=False) if b.start < a.end)
+    overlapping = sum(1 for a, b in itertools.pairwise(body) if b.start < a.end)
     assert overlapping >= len(body) // 2
 
 

@@ -29,8 +29,11 @@ def test_dynamic_padding_does_not_change_vectors(settings) -> None:
 def test_similar_meaning_scores_higher(settings) -> None:
     embedder = make_embedder(settings)
     q, near, far = embedder.embed_documents(
-        ["Where did the last battle take place?", "The final battle was fought in Baghuz.",
-         "The recipe needs two eggs and flour."]
+        [
+            "Where did the last battle take place?",
+            "The final battle was fought in Baghuz.",
+            "The recipe needs two eggs and flour.",
+        ]
     )
     assert np.dot(q, near) > np.dot(q, far) + 0.2
 

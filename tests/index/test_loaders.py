@@ -60,7 +60,8 @@ def test_html_uses_a_parser_drops_furniture_and_keeps_figcaptions(tmp_path: Path
         <meta property="og:site_name" content="El Diario"><script>var x = "<p>not text</p>";</script></head>
         <body><nav><a href="/">Home</a> Menu</nav><article><h1>Floods in Valencia</h1>
         <p>Rain fell for <b>eight</b> hours &amp; rivers rose.</p>
-        <figure><img src="a.jpg"><figcaption>A flooded street. Photo credit: Ana Ruiz/EFE</figcaption></figure>
+        <figure><img src="a.jpg">
+        <figcaption>A flooded street. Photo credit: Ana Ruiz/EFE</figcaption></figure>
         <p>Leave a Reply</p></article><footer>Copyright 2024</footer></body></html>""",
         encoding="utf-8",
     )
