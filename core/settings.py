@@ -64,6 +64,25 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     passage_char_budget: int = Field(900, ge=100, description="Characters kept per passage.")
 
+    condense_mode: Literal["carry", "llm"] = Field(
+        "carry", description="Follow-up handling: `carry` (previous turn into the query) or `llm` rewrite."
+    )
+
+    # --- answer checking ------------------------------------------------------------------
+    support_threshold: float = Field(
+        0.55, ge=0.0, le=1.0, description="Least support (0..1) for an answer sentence to stay."
+    )
+    min_question_coverage: float = Field(
+        0.6, ge=0.0, le=1.0, description="Share of question words the cited passages must hold."
+    )
+    extractive_fallback: bool = Field(
+        True, description="Answer with a quoted sentence when the generated one is unsupported."
+    )
+    fallback_min_coverage: float = Field(
+        0.6, ge=0.0, le=1.0, description="Share of question words the fallback sentence must hold."
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences kept in an answer.")
+
     # --- LLM ------------------------------------------------------------------------------
     llm_backend: Literal["embedded", "openai"] = Field(
         "embedded", description="`embedded` (llama.cpp in-process) or `openai` (any compatible API)."

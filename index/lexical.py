@@ -14,7 +14,7 @@ from index.catalog import Catalog
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Function words carry no evidence; FTS5 has no stop list of its own.
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """a about after all also an and any are as at be been before being both but by can could
     did do does doing done for from had has have having he her hers him his how i if in into is
     it its itself me more most my no nor not of on once only or other our out over own same she
@@ -41,7 +41,7 @@ class LexicalIndex:
         """The distinct content words of ``text``, lower-cased, in order."""
         seen: dict[str, None] = {}
         for word in _WORD.findall(text.lower()):
-            if word not in _STOPWORDS and (len(word) > 1 or word.isdigit()):
+            if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
                 seen.setdefault(word, None)
         return list(seen)
 

@@ -35,7 +35,10 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from core.settings import Settings
 from rag.llm.errors import LLMError
+from rag.llm.gguf import model_label as gguf_label
+from rag.llm.gguf import resolve_gguf
 
 # llama.cpp log threshold: 0 silences everything (errors too), 1 keeps errors only, 3 (the
 # default) prints every load step and per-request timings. Errors stay visible on stderr.
@@ -108,6 +111,10 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Engine:
     params.verbosity = LLAMA_LOG_ERRORS_ONLY
     # Warm-up runs one empty decode at load so the first real answer does not pay for it.
     params.warmup = True
+    # Read the weights into process memory instead of mmap-ing the file: mapped pages are
+    # page cache, which the kernel (here a DAMON "pageout" scheme) may drop between questions
+    # and then re-read from disk in the middle of an answer. Anonymous memory stays put.
+    params.load_mode = xllamacpp.llama_load_mode.LLAMA_LOAD_MODE_NONE
     # The HTTP listener cannot be turned off: keep it on loopback, closed with an unknown key,
     # without the web UI, and with as few threads as it allows.
     params.hostnames = ["127.0.0.1"]
@@ -349,3 +356,19 @@ def _usage(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
         output_tokens=int(usage.get("completion_tokens", 0)),
         total_tokens=int(usage.get("total_tokens", 0)),
     )
+
+
+def make_embedded_chat(settings: Settings, *, load: bool = True) -> ChatXLlamaCpp:
+    """The embedded chat model for ``settings``: the GGUF is assembled or checked now, and the
+    model loaded now unless ``load=False`` (then at the first question)."""
+    path = resolve_gguf(settings)
+    llm = ChatXLlamaCpp(
+        model_path=str(path),
+        model_name=gguf_label(settings),
+        n_ctx=settings.llm_ctx,
+        n_threads=settings.llm_threads,
+        max_tokens=settings.max_answer_tokens,
+        temperature=settings.temperature,
+        seed=settings.seed,
+    )
+    return llm.load() if load else llm

@@ -6,6 +6,7 @@ message says what went wrong and what to do about it.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,54 +18,69 @@ class LLMError(RuntimeError):
 
 
 def _reason(exc: BaseException) -> str:
-    # openai wraps the httpx error: its own message is a generic "Connection error.",
-    # the cause says what really happened (refused, DNS, timeout...).
+    # openai's own message is a bare "Connection error."; the innermost cause (from httpx or the
+    # socket) says what happened: connection refused, name not resolved, ...
+    reason = str(exc).strip() or type(exc).__name__
+    seen: set[int] = set()
     cause = exc.__cause__ or exc.__context__
-    parts = [str(exc).strip().rstrip(".") or type(exc).__name__]
-    if cause is not None and str(cause).strip():
-        parts.append(str(cause).strip())
-    return ": ".join(parts)
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if str(cause).strip():
+            reason = str(cause).strip()
+        cause = cause.__cause__ or cause.__context__
+    return reason
+
+
+def endpoint_error_message(
+    exc: BaseException, base_url: str | None, model_name: str, timeout_s: float | None = None
+) -> str:
+    """A user-facing message for an error of the OpenAI client talking to ``base_url``."""
+    import openai  # only here: importing openai costs a second the embedded backend need not pay
+
+    url = base_url or "(no URL set)"
+    # APITimeoutError is a subclass of APIConnectionError: test it first.
+    if isinstance(exc, openai.APITimeoutError):
+        within = f" within {timeout_s:g} s" if timeout_s else ""
+        return (
+            f"the LLM endpoint at {url} did not answer{within}; is it overloaded? "
+            "check RAG_LLM_BASE_URL, or raise RAG_LLM_TIMEOUT_S"
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return (
+            f"cannot reach the LLM endpoint at {url} ({_reason(exc)}); "
+            "is the server running? check RAG_LLM_BASE_URL"
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return f"the LLM endpoint at {url} refused the API key ({exc}); check RAG_LLM_API_KEY"
+    if isinstance(exc, openai.NotFoundError):
+        return (
+            f"the LLM endpoint at {url} has no such model or path ({exc}); "
+            f"check RAG_LLM_MODEL_NAME (now {model_name!r}) and RAG_LLM_BASE_URL"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return f"the LLM endpoint at {url} answered with an error: {exc}"
+    return f"the LLM endpoint at {url} failed: {type(exc).__name__}: {exc}"
 
 
 def llm_error_message(exc: BaseException, settings: Settings) -> str:
-    """A user-facing message for an exception raised while calling the LLM.
+    """A user-facing message for any exception raised while calling the LLM.
 
-    Connection and timeout errors of the OpenAI client name the endpoint and the setting to
-    check; other errors keep their own message.
+    :class:`LLMError` keeps its message; errors of the OpenAI client name the endpoint and the
+    setting to check; anything else is reported with its type.
     """
     if isinstance(exc, LLMError):
         return str(exc)
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - openai comes with langchain-openai
-        openai = None  # type: ignore[assignment]
-    url = settings.llm_base_url or "(no URL set)"
-    if openai is not None:
-        # APITimeoutError is a subclass of APIConnectionError: test it first.
-        if isinstance(exc, openai.APITimeoutError):
-            return (
-                f"the LLM endpoint at {url} did not answer within {settings.llm_timeout_s:g} s; "
-                "is it overloaded? raise RAG_LLM_TIMEOUT_S or check RAG_LLM_BASE_URL"
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return (
-                f"cannot reach the LLM endpoint at {url} ({_reason(exc)}); "
-                "is the server running? check RAG_LLM_BASE_URL"
-            )
-        if isinstance(exc, openai.AuthenticationError):
-            return f"the LLM endpoint at {url} refused the API key; check RAG_LLM_API_KEY"
-        if isinstance(exc, openai.NotFoundError):
-            return (
-                f"the LLM endpoint at {url} does not know model {settings.llm_model_name!r} "
-                f"or path ({exc}); check RAG_LLM_MODEL_NAME and RAG_LLM_BASE_URL"
-            )
-        if isinstance(exc, openai.APIStatusError):
-            return f"the LLM endpoint at {url} answered with an error: {exc}"
+    # An openai error can only exist once openai was imported; don't import it just to check.
+    openai = sys.modules.get("openai")
+    if openai is not None and isinstance(exc, openai.OpenAIError):
+        return endpoint_error_message(
+            exc, settings.llm_base_url, settings.llm_model_name, settings.llm_timeout_s
+        )
     return f"the LLM failed: {type(exc).__name__}: {exc}"
 
 
 def as_llm_error(exc: BaseException, settings: Settings) -> LLMError:
-    """Wrap ``exc`` into an :class:`LLMError` carrying :func:`llm_error_message` (cause kept)."""
+    """``exc`` as an :class:`LLMError` carrying :func:`llm_error_message` (cause kept)."""
     if isinstance(exc, LLMError):
         return exc
     err = LLMError(llm_error_message(exc, settings))

@@ -1,0 +1,181 @@
+"""The answer engine: the public entry point of ``rag`` for the CLI, the chat and the evaluation.
+
+The LCEL chain goes {question, history} -> standalone question -> passages -> streamed model
+answer; :meth:`AnswerEngine.stream` yields the tokens as they come and then the checked
+:class:`Answer`, whose every sentence is tied to the span that supports it, or a refusal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from core.settings import Settings
+from index.embedding import make_embedder
+from index.store import ArticleIndex, open_index
+from rag.citations import CitationChecker
+from rag.condense import carry_query, llm_rewrite
+from rag.fallback import best_sentence
+from rag.injection import neutralise
+from rag.llm import LLMError, make_llm, model_label
+from rag.prompts import load_prompt
+from rag.refusal import refusal_reason
+from rag.retrieval import HybridRetriever
+from rag.types import Answer, Citation, Passage, Timings, Turn
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, too long); the message says why."""
+
+
+class EmptyIndexError(RuntimeError):
+    """No articles are indexed yet."""
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    answer: Answer
+
+
+class AnswerEngine:
+    def __init__(
+        self, settings: Settings, index: ArticleIndex | None = None, llm: BaseChatModel | None = None
+    ) -> None:
+        self.settings = settings
+        self.index = index or open_index(settings)
+        self.llm = llm or make_llm(settings)
+        self.retriever = HybridRetriever(self.index, settings)
+        self.checker = CitationChecker(make_embedder(settings), settings.support_threshold)
+        self.model = model_label(settings) if llm is None else type(llm).__name__
+        self.chain = self._build_chain()
+
+    # --- the chain --------------------------------------------------------------------------
+    def _build_chain(self) -> Runnable:
+        return (
+            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
+            | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
+            | RunnablePassthrough.assign(raw=RunnableLambda(self._messages) | self.llm | StrOutputParser())
+        )
+
+    def _condense(self, state: dict) -> str:
+        if self.settings.condense_mode == "llm":
+            return llm_rewrite(state["question"], state["history"], self.llm)
+        return carry_query(state["question"], state["history"])
+
+    def _retrieve(self, state: dict) -> list[Passage]:
+        return self.retriever.retrieve(state["standalone"])
+
+    def _messages(self, state: dict) -> list[BaseMessage]:
+        messages: list[BaseMessage] = [SystemMessage(load_prompt("system"))]
+        # The last turns give the model the referents of "he" or "there".
+        for turn in state["history"][-2:]:
+            messages.append(HumanMessage(turn.user))
+            if turn.assistant:
+                messages.append(AIMessage(turn.assistant))
+        passage_template = load_prompt("passage")
+        block = "\n\n".join(
+            passage_template.format(n=p.n, title=p.title, publication=p.publication, text=neutralise(p.text))
+            for p in state["passages"]
+        )
+        messages.append(
+            HumanMessage(load_prompt("answer").format(passages=block, question=state["question"]))
+        )
+        return messages
+
+    # --- public API ---------------------------------------------------------------------------
+    def validate(self, question: str) -> str:
+        question = " ".join((question or "").split())
+        if not question:
+            raise QuestionError("Please type a question.")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"That question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars}. Please shorten it."
+            )
+        return question
+
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[TokenEvent | AnswerEvent]:
+        """Tokens of the model's answer as they are generated, then the checked answer."""
+        question = self.validate(question)
+        if self.index.is_empty():
+            raise EmptyIndexError("No articles are indexed yet: run `python -m index build` or add articles.")
+        history = list(history or [])
+        started = time.perf_counter()
+        state: dict = {"question": question, "history": history}
+        retrieval_s = ttft = None
+        raw_parts: list[str] = []
+        try:
+            for chunk in self.chain.stream({"question": question, "history": history}):
+                if "passages" in chunk:
+                    retrieval_s = time.perf_counter() - started
+                if "raw" in chunk:
+                    if ttft is None:
+                        ttft = time.perf_counter() - started
+                    raw_parts.append(chunk["raw"])
+                    yield TokenEvent(chunk["raw"])
+                else:
+                    state.update(chunk)
+        except LLMError:
+            raise
+        except Exception as exc:  # client libraries raise their own types; say it plainly
+            raise LLMError(f"the language model failed: {exc}") from exc
+        state["raw"] = "".join(raw_parts)
+        answer = self._finalize(state)
+        answer.timings = Timings(
+            retrieval_s=round(retrieval_s or 0.0, 4),
+            ttft_s=round(ttft, 4) if ttft is not None else None,
+            total_s=round(time.perf_counter() - started, 4),
+            tokens=len(raw_parts),
+        )
+        yield AnswerEvent(answer)
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, AnswerEvent):
+                return event.answer
+        raise RuntimeError("the answer stream ended without an answer")
+
+    # --- checking -----------------------------------------------------------------------------
+    def _finalize(self, state: dict) -> Answer:
+        question, passages, raw = state["question"], state["passages"], state["raw"]
+        checked = self.checker.check(raw, passages, self.settings.max_answer_sentences)
+        text, citations = checked.text, checked.citations
+        cited = {c.chunk_id for c in citations}
+        reason = refusal_reason(
+            raw,
+            text,
+            question,
+            [p.text for p in passages if p.chunk_id in cited],
+            len(passages),
+            self.settings.min_question_coverage,
+        )
+        if reason and self.settings.extractive_fallback and passages:
+            quote = best_sentence(state["standalone"], passages, self.settings.fallback_min_coverage)
+            if quote is not None:
+                text, citations, reason = _quoted(quote), [quote], None
+        base = {
+            "question": question,
+            "standalone_question": state["standalone"],
+            "passages": passages,
+            "raw_answer": raw,
+            "model": self.model,
+        }
+        if reason:
+            return Answer(answer=load_prompt("refusal"), refused=True, refusal_reason=reason, **base)
+        return Answer(answer=text, citations=citations, **base)
+
+
+def _quoted(citation: Citation) -> str:
+    quote = citation.quote.strip()
+    return f"The {citation.publication or 'article'} reports: “{quote}” [{citation.n}]"

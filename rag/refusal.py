@@ -1,0 +1,112 @@
+"""Deciding to decline from the evidence, not only from the model's words.
+
+An answer stands only if (1) the model did not itself decline, (2) at least one sentence is
+supported by a retrieved span (see ``citations``), and (3) the supported text has the kind of
+thing the question asks for: a number for "how many", a date for "when", a name for "who".
+A small model that cannot find the answer tends to copy a nearby sentence instead; check (3)
+catches that copy, which would otherwise look well cited.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from rag.text_match import content_terms, coverage, strip_markers
+
+AnswerType = Literal["number", "date", "name", "any"]
+
+_DECLINE = re.compile(
+    r"(articles? (do|does|did)n['’]?t say|(do|does|did) not (say|mention|state|specify|provide|contain)"
+    r"|not (mentioned|stated|specified|provided|given|available)|no (information|mention|details?)"
+    r"|(cannot|can['’]t|unable to) (answer|determine|find|tell)|i don['’]?t know)",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE = re.compile(
+    rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)?\b|\b(spring|summer|autumn|fall|winter"
+    r"|midwinter|century|decade|years?|months?|weeks?|days?|yesterday|today|ago|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday|weekend|night|morning|evening)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?"
+    r"|millions?|half|quarter|several|few|many|most|all|none|no)\b",
+    re.IGNORECASE,
+)
+# A capitalised word after the first one, or a capitalised first word that is not a function word.
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+|^(?!(The|A|An|It|He|She|They|This|That)\b)[A-Z]")
+
+
+def expected_answer_type(question: str) -> AnswerType:
+    q = question.lower()
+    if re.search(r"\bhow (many|much|old|long|far)\b|\bwhat (number|percentage|share|proportion)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|month|day|time)\b|\bwhich (year|date|month|day)\b", q):
+        return "date"
+    if re.search(
+        r"\bwho(m|se)?\b|\bwhere\b|\bwhich (city|town|country|village|province|group|agency)\b"
+        r"|\bwhat (is|was) the name\b|\bname of\b",
+        q,
+    ):
+        return "name"
+    return "any"
+
+
+def has_answer_type(text: str, kind: AnswerType) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "name":
+        return bool(_NAME.search(text.strip()))
+    return True
+
+
+def model_declined(text: str) -> bool:
+    """The model said, in its own words, that the passages lack the answer."""
+    return bool(_DECLINE.search(text))
+
+
+def question_coverage(question: str, evidence_texts: list[str]) -> float:
+    """Share of the question's content words that the cited passages contain.
+
+    An answer copied from a passage about something else ("When did he die?" answered from a
+    passage about when he fled) fails here even though each of its words is supported.
+    """
+    evidence: set[str] = set()
+    for text in evidence_texts:
+        evidence |= content_terms(text)
+    return coverage(content_terms(question), evidence)
+
+
+RefusalReason = Literal[
+    "model_declined", "unsupported", "wrong_answer_type", "off_topic", "no_passages", "empty"
+]
+
+
+def refusal_reason(
+    raw_answer: str,
+    supported_text: str,
+    question: str,
+    cited_passages: list[str],
+    n_passages: int,
+    min_question_coverage: float,
+) -> RefusalReason | None:
+    """Why the answer must be a refusal, or None when it may stand."""
+    if n_passages == 0:
+        return "no_passages"
+    if not raw_answer.strip():
+        return "empty"
+    if model_declined(raw_answer):
+        return "model_declined"
+    if not supported_text:
+        return "unsupported"
+    if not has_answer_type(strip_markers(supported_text)[0], expected_answer_type(question)):
+        return "wrong_answer_type"
+    if question_coverage(question, cited_passages) < min_question_coverage:
+        return "off_topic"
+    return None
