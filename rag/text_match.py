@@ -100,7 +100,8 @@ def leading_markers(text: str) -> tuple[list[int], str]:
 # Openers a small model puts before the fact; they carry no claim and are dropped.
 _FILLER = re.compile(
     r"^\s*((according to|based on|as (stated|mentioned|described) in) (the )?"
-    r"(passages?|articles?|text|sources?)( \[\d+\])?,?\s*|(the )?(passages?|articles?|text) (states?|says?|mentions?|reports?)( that)?:?\s*)",
+    r"(passages?|articles?|text|sources?)( \[\d+\])?,?\s*"
+    r"|(the )?(passages?|articles?|text) (states?|says?|mentions?|reports?)( that)?:?\s*)",
     re.IGNORECASE,
 )
 
