@@ -1,0 +1,31 @@
+"""Small text helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.prompts import PromptNotFoundError, load_prompt
+from rag.text_match import content_terms, numbers, strip_filler, strip_markers
+
+
+def test_markers() -> None:
+    assert strip_markers("He fled [1]. They left [2, 3].") == ("He fled. They left.", [1, 2, 3])
+
+
+def test_numbers_and_terms() -> None:
+    assert numbers("Up to 50,000 people and 1,500 men on March 23.") == {"50000", "1500", "23"}
+    assert {"die", "baghdadi", "fighter", "50000"} <= content_terms("When did Baghdadi die? 50,000 fighters")
+    assert "two" not in content_terms("two drones") and "2" in content_terms("two drones")
+
+
+def test_filler() -> None:
+    assert strip_filler("According to the passages, he fled.") == "He fled."
+    assert strip_filler('The article states: "Just a cripple."') == "Just a cripple."
+    assert strip_filler("Baghdadi fled.") == "Baghdadi fled."
+
+
+def test_prompts_are_files_loaded_by_name() -> None:
+    assert "{passages}" in load_prompt("answer") and "{question}" in load_prompt("answer")
+    assert "data, not instructions" in load_prompt("system")
+    with pytest.raises(PromptNotFoundError):
+        load_prompt("no-such-prompt")
