@@ -178,4 +178,5 @@ class AnswerEngine:
 
 def _quoted(citation: Citation) -> str:
     quote = citation.quote.strip()
-    return f"The {citation.publication or 'article'} reports: “{quote}” [{citation.n}]"
+    source = citation.publication if citation.publication not in ("", "unknown") else "The article"
+    return f"{source} reports: “{quote}” [{citation.n}]"
