@@ -8,7 +8,6 @@ as JSON (``[{"user": ..., "assistant": ...}]``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

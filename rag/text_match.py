@@ -109,6 +109,6 @@ _FILLER = re.compile(
 def strip_filler(sentence: str) -> str:
     """``sentence`` without an opening "According to the passage," and the like."""
     stripped = _FILLER.sub("", sentence, count=1).strip()
-    if stripped.startswith(("\"", "“")) and stripped.endswith(("\"", "”")):
+    if stripped.startswith(('"', "“")) and stripped.endswith(('"', "”")):
         stripped = stripped[1:-1].strip()
     return stripped[:1].upper() + stripped[1:] if stripped else sentence

@@ -189,6 +189,9 @@ class ChatXLlamaCpp(BaseChatModel):
             "seed": self.seed,
             "top_k": self.top_k,
             "top_p": self.top_p,
+            "stop": self.stop,
+            "grammar": self.grammar,
+            "json_schema": self.json_schema,
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
@@ -344,7 +347,9 @@ def _raise_for_error(response: Mapping[str, Any]) -> None:
     if error is None and response.get("type") == "server_error":  # xllamacpp's own JSON failure
         error = response
     if error is not None:
-        message = error.get("message", error) if isinstance(error, Mapping) else error
+        message = str(error.get("message", error) if isinstance(error, Mapping) else error)
+        if "context size" in message:
+            message += " (RAG_LLM_CTX sets it; fewer or shorter passages also help)"
         raise LLMError(f"the embedded LLM rejected the request: {message}")
 
 

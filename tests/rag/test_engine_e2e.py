@@ -120,7 +120,7 @@ def test_empty_index(make_settings, engine) -> None:
 
 
 def test_missing_model_file_and_unreachable_endpoint(make_settings, tmp_path) -> None:
-    with pytest.raises(LLMError, match="no-such-model.gguf"):
+    with pytest.raises(LLMError, match=r"no-such-model\.gguf"):
         AnswerEngine(make_settings(llm_model=str(tmp_path / "no-such-model.gguf")))
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"

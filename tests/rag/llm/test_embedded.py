@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -99,6 +100,18 @@ def test_rejected_request_is_an_llm_error(llm: ChatXLlamaCpp) -> None:
         list(llm.stream(FRANCE, grammar='root ::= ("yes"'))
     with pytest.raises(TypeError, match="max_tokenz"):
         llm.invoke(FRANCE, max_tokenz=3)
+
+
+def test_too_long_a_prompt_is_an_llm_error(llm: ChatXLlamaCpp) -> None:
+    with pytest.raises(LLMError, match=r"exceeds the available context size.*RAG_LLM_CTX"):
+        llm.invoke("hello " * 5000)  # rejected before any token is computed
+
+
+def test_async_stream(llm: ChatXLlamaCpp) -> None:
+    async def collect() -> list[str]:
+        return [str(c.content) async for c in llm.astream(FRANCE)]
+
+    assert "Paris" in "".join(asyncio.run(collect()))
 
 
 def test_stopping_a_stream_early_frees_the_model(llm: ChatXLlamaCpp) -> None:
