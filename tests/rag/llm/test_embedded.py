@@ -11,8 +11,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from core.settings import PROJECT_ROOT, Settings
@@ -31,9 +33,19 @@ def llm(settings: Settings) -> ChatXLlamaCpp:
     return model
 
 
+class TokenCollector(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+
 def test_factual_answer(llm: ChatXLlamaCpp) -> None:
-    answer = llm.invoke(FRANCE)
+    collector = TokenCollector()
+    answer = llm.invoke(FRANCE, config={"callbacks": [collector]})
     assert "Paris" in answer.content
+    assert "".join(collector.tokens) == answer.content  # invoke() streams to callbacks too
     assert answer.response_metadata["finish_reason"] == "stop"
     assert answer.response_metadata["timings"]["predicted_n"] >= 1
     assert answer.usage_metadata is not None and answer.usage_metadata["input_tokens"] > 5
@@ -44,8 +56,9 @@ def test_stream_equals_greedy_answer_and_greedy_is_deterministic(llm: ChatXLlama
         SystemMessage("You are a concise assistant."),
         HumanMessage("In two sentences, what is the Eiffel Tower?"),
     ]
-    first = llm.invoke(prompt, max_tokens=40).content
-    second = llm.invoke(prompt, max_tokens=40).content
+    # stream=False takes the plain, non-streaming request path (_generate).
+    first = llm.invoke(prompt, max_tokens=40, stream=False).content
+    second = llm.invoke(prompt, max_tokens=40, stream=False).content
     assert first == second
     arrivals: list[float] = []
     texts: list[str] = []

