@@ -62,7 +62,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages given to the LLM.")
     candidate_k: int = Field(20, ge=1, le=200, description="Hits taken from each retriever.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    passage_char_budget: int = Field(900, ge=100, description="Characters kept per passage.")
+    passage_char_budget: int = Field(900, ge=100, description="Characters kept per retrieved passage.")
+    prompt_passages: int = Field(3, ge=1, le=50, description="Passages shown to the LLM (the best ones).")
+    prompt_char_budget: int = Field(
+        500, ge=100, description="Characters of each passage shown to the LLM (around the question's words)."
+    )
 
     condense_mode: Literal["carry", "llm"] = Field(
         "carry", description="Follow-up handling: `carry` (previous turn into the query) or `llm` rewrite."

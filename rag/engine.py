@@ -26,7 +26,8 @@ from rag.injection import neutralise
 from rag.llm import LLMError, make_llm, model_label
 from rag.prompts import load_prompt
 from rag.refusal import refusal_reason
-from rag.retrieval import HybridRetriever
+from rag.retrieval import HybridRetriever, focus
+from rag.text_match import content_terms
 from rag.types import Answer, Citation, Passage, Timings, Turn
 
 
@@ -84,10 +85,15 @@ class AnswerEngine:
             if turn.assistant:
                 messages.append(AIMessage(turn.assistant))
         passage_template = load_prompt("passage")
-        block = "\n\n".join(
-            passage_template.format(n=p.n, title=p.title, publication=p.publication, text=neutralise(p.text))
-            for p in state["passages"]
-        )
+        wanted = content_terms(state["standalone"])
+        shown = []
+        # Prompt length is most of the time to first token on a CPU: show the best passages only,
+        # each cut to the sentences around the question's words.
+        for p in state["passages"][: self.settings.prompt_passages]:
+            start, end = focus(p.text, wanted, self.settings.prompt_char_budget)
+            text = neutralise(p.text[start:end])
+            shown.append(passage_template.format(n=p.n, title=p.title, publication=p.publication, text=text))
+        block = "\n\n".join(shown)
         messages.append(
             HumanMessage(load_prompt("answer").format(passages=block, question=state["question"]))
         )
