@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: setup setup-dev run test lint bench clean-data
+.PHONY: setup setup-dev run test lint bench browser
 
 $(VENV)/.setup: requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ setup: $(VENV)/.setup
 setup-dev: $(VENV)/.setup-dev
 
 run: setup
-	$(PY) -m index build
+	$(PY) -m ui
 
-test: setup-dev
+# Debian's Chromium for the real-browser test (Playwright must never download its own browser).
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: setup-dev browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
