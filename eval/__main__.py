@@ -1,0 +1,247 @@
+"""``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``
+and ``python -m eval compare RUN_A RUN_B``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import platform
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from core.settings import PROJECT_ROOT, Settings, load_settings
+from eval.compare import CompareError, compare
+from eval.dataset import DatasetError, EvalItem, load_dataset
+from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
+from eval.report import build_summary, write_run
+from eval.runner import Pipeline, PlayedItem, play_item
+from eval.scoring import by_category, score_played
+from index.ingest import Ingestor
+from index.store import open_index
+from rag.engine import AnswerEngine, EmptyIndexError
+from rag.llm import LLMError
+
+DEFAULT_DATASET = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
+PIPELINES = ("default", "naive")
+
+
+class EvalCLIError(Exception):
+    """A problem the user can fix; printed as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _load_items(path: Path, limit: int | None) -> list[EvalItem]:
+    try:
+        items = load_dataset(path)
+    except DatasetError as exc:
+        raise EvalCLIError(f"invalid dataset: {exc}", 2) from None
+    except UnicodeDecodeError:
+        raise EvalCLIError(f"invalid dataset: {path}: not UTF-8 text", 2) from None
+    except OSError as exc:
+        raise EvalCLIError(f"cannot read dataset {path}: {exc.strerror or exc}", 2) from None
+    return items[:limit] if limit else items
+
+
+def _default_pipeline(settings: Settings, show_progress: bool) -> tuple[Pipeline, dict[str, Any]]:
+    index = open_index(settings)
+    if index.is_empty():
+        print(f"the index is empty: building it from {settings.articles_dir}", file=sys.stderr)
+        results = Ingestor(index, show_progress=show_progress).sync_folder(settings.articles_dir)
+        for result in results:
+            if not result.ok:
+                print(f"error: {result.message}", file=sys.stderr)
+        if index.is_empty():
+            raise EvalCLIError(
+                f"the index is empty and {settings.articles_dir} has no article to build it from; "
+                "add articles (`python -m index add FILE`) or set RAG_ARTICLES_DIR"
+            )
+    engine = AnswerEngine(settings, index=index)
+    info = {
+        "name": "default",
+        "model": engine.model,
+        "k": settings.top_k,
+        "retrieval": "hybrid: dense + BM25, reciprocal-rank fusion",
+        "chunks": f"{settings.chunk_size_tokens} tokens, {settings.chunk_overlap_tokens} overlap",
+        "citation_check": True,
+        "refusal_logic": True,
+        "condense_mode": settings.condense_mode,
+    }
+    return engine, info
+
+
+def _naive_pipeline(settings: Settings) -> tuple[Pipeline, dict[str, Any]]:
+    try:
+        pipeline = NaivePipeline(settings)
+    except NaiveCorpusError as exc:
+        raise EvalCLIError(str(exc)) from None
+    info = {
+        "name": "naive",
+        "model": pipeline.model,
+        "k": TOP_K,
+        "retrieval": "dense only",
+        "chunks": f"{CHUNK_CHARS} characters, {OVERLAP_CHARS} overlap",
+        "citation_check": False,
+        "refusal_logic": False,
+        "uses_history": False,
+    }
+    return pipeline, info
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        raise EvalCLIError(f"bad settings: {exc}", 2) from None
+    dataset_path = Path(args.dataset)
+    items = _load_items(dataset_path, args.limit)
+    pipeline_name = args.pipeline
+    out = Path(args.out or PROJECT_ROOT / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{pipeline_name}")
+    if settings.temperature > 0:
+        print(
+            f"warning: temperature {settings.temperature} samples; answers will vary between runs "
+            "(RAG_TEMPERATURE=0 is greedy and reproducible)",
+            file=sys.stderr,
+        )
+    # Nothing here should be random, but a fixed seed makes sure of it.
+    random.seed(settings.seed)
+    np.random.seed(settings.seed % 2**32)
+    show_progress = not args.no_progress
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    if pipeline_name == "naive":
+        pipeline, pipeline_info = _naive_pipeline(settings)
+    else:
+        pipeline, pipeline_info = _default_pipeline(settings, show_progress)
+
+    played: list[PlayedItem] = []
+    right = 0
+    interrupted = False
+    bar = tqdm(items, desc=f"eval {pipeline_name}", unit="item", disable=not show_progress)
+    try:
+        for item in bar:
+            played.append(play_item(pipeline, item))
+            right += score_played(played[-1]).right
+            bar.set_postfix_str(f"right {right}/{len(played)}")
+    except EmptyIndexError as exc:
+        raise EvalCLIError(str(exc)) from None
+    except KeyboardInterrupt:
+        # Keep what was measured: the files are written for the items done so far.
+        interrupted = True
+    finally:
+        bar.close()
+
+    metrics = [score_played(p) for p in played]
+    done_items = [p.item for p in played]
+    summary = build_summary(
+        metrics,
+        by_category(done_items, metrics),
+        settings,
+        pipeline_info,
+        {
+            "path": str(dataset_path.resolve()),
+            "sha256": _sha256(dataset_path),
+            "n_items": len(done_items),
+            "limit": args.limit,
+        },
+        {
+            "started_at": started_at,
+            "duration_s": round(time.perf_counter() - started, 2),
+            "interrupted": interrupted,
+            "python": platform.python_version(),
+            "command": " ".join(["python -m eval", *sys.argv[1:]]),
+        },
+    )
+    paths = write_run(out, played, metrics, summary)
+    _print_headline(summary, paths)
+    if interrupted:
+        print(
+            f"interrupted after {len(played)} of {len(items)} items; partial results written", file=sys.stderr
+        )
+        return 130
+    errors = summary["counts"]["errors"]
+    if errors:
+        print(
+            f"error: {errors} of {len(items)} items failed (see 'error' in {paths['results']})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _print_headline(summary: dict[str, Any], paths: dict[str, Path]) -> None:
+    def pct(key: str) -> str:
+        value = summary[key]
+        return "–" if value is None else f"{100 * value:.1f}%"
+
+    def sec(key: str) -> str:
+        value = summary[key]
+        return "–" if value is None else f"{value:.2f}s"
+
+    print(
+        f"{summary['n_items']} items: accuracy {pct('answer_accuracy')}, F1 {pct('token_f1')}, "
+        f"refused unanswerable {pct('refusal_rate_unanswerable')}, false refusals "
+        f"{pct('false_refusal_rate')}, citation precision {pct('citation_precision')}, "
+        f"hit@k {pct('hit_at_k')}, total p50 {sec('total_p50_s')}"
+    )
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the question answering.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="run a dataset through a pipeline and score it")
+    run_p.add_argument(
+        "--dataset",
+        type=Path,
+        default=DEFAULT_DATASET,
+        help="JSONL question set (default: the test split, eval/datasets/test.jsonl)",
+    )
+    run_p.add_argument("--out", type=Path, help="run folder to write (default: eval/runs/<time>-<pipeline>)")
+    run_p.add_argument(
+        "--pipeline",
+        choices=PIPELINES,
+        default="default",
+        help="default: the product's engine; naive: the LangChain-tutorial baseline",
+    )
+    run_p.add_argument("--limit", type=int, help="only the first N items (quick checks)")
+    run_p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp_p = sub.add_parser("compare", help="metric deltas and flipped items between two runs")
+    cmp_p.add_argument("run_a", type=Path)
+    cmp_p.add_argument("run_b", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "run" and args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+
+    try:
+        if args.command == "compare":
+            print(compare(args.run_a, args.run_b), end="")
+            return 0
+        return run(args)
+    except EvalCLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except CompareError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (LLMError, RuntimeError) as exc:  # model, store and server errors carry a readable message
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The project's question sets: they load, their evidence is real, and the split is clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+from eval.dataset import DatasetError, EvalItem, load_dataset
+from index.articles import article_files, load_document
+
+DATASETS = PROJECT_ROOT / "eval" / "datasets"
+ARTICLES = PROJECT_ROOT / "data" / "articles"
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, list[EvalItem]]:
+    return {name: load_dataset(DATASETS / f"{name}.jsonl") for name in ("dev", "test")}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, str]:
+    """Cleaned text of every shipped article, by file name (the text the index holds)."""
+    return {path.name: load_document(path, 2_000_000).text for path in article_files(ARTICLES)}
+
+
+def test_both_splits_load_with_every_kind(splits: dict[str, list[EvalItem]]) -> None:
+    for name, items in splits.items():
+        kinds = {item.kind for item in items}
+        assert kinds == {"single-turn", "multi-turn", "unanswerable"}, name
+        docs = {item.doc for item in items}
+        assert docs == {"guardian-baghuz-final-battle.txt", "spiegel-beaten-but-not-defeated.txt"}, name
+
+
+def test_answerable_items_have_answers_and_evidence(splits: dict[str, list[EvalItem]]) -> None:
+    for items in splits.values():
+        for item in items:
+            if item.answerable:
+                assert item.answers and all(a.strip() for a in item.answers), item.id
+                assert item.evidence, item.id
+            else:
+                assert item.answers == [], item.id
+
+
+def test_evidence_is_verbatim_in_the_cleaned_corpus(
+    splits: dict[str, list[EvalItem]], corpus: dict[str, str]
+) -> None:
+    assert len(corpus) == 2
+    missing = [
+        item.id
+        for items in splits.values()
+        for item in items
+        if item.answerable
+        and item.evidence not in corpus.get(item.doc or "", "")
+        and not any(item.evidence in text for text in corpus.values())
+    ]
+    assert missing == []
+
+
+def test_ids_unique_and_splits_disjoint(splits: dict[str, list[EvalItem]]) -> None:
+    dev_ids = [item.id for item in splits["dev"]]
+    test_ids = [item.id for item in splits["test"]]
+    assert len(set(dev_ids)) == len(dev_ids)
+    assert len(set(test_ids)) == len(test_ids)
+    assert set(dev_ids).isdisjoint(test_ids)
+
+
+def test_multi_turn_history_is_for_the_system_to_play(splits: dict[str, list[EvalItem]]) -> None:
+    multi = [item for items in splits.values() for item in items if item.history]
+    assert multi
+    assert all(turn.user.strip() for item in multi for turn in item.history)
+
+
+def test_bad_lines_are_reported_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "q?", "answers": ["x"]}\n{not json}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad\.jsonl:2"):
+        load_dataset(bad)
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text('{"id": "a", "question": "q?", "answers": ["x"]}\n' * 2, encoding="utf-8")
+    with pytest.raises(DatasetError, match="duplicate id"):
+        load_dataset(dup)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="no items"):
+        load_dataset(empty)
