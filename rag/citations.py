@@ -35,6 +35,21 @@ class Span:
     def text(self) -> str:
         return self.passage.text[self.start : self.end]
 
+    def citation(self, score: float) -> Citation:
+        """This span as a citation, its offsets moved from the passage into the document."""
+        p = self.passage
+        return Citation(
+            n=p.n,
+            doc_id=p.doc_id,
+            title=p.title,
+            publication=p.publication,
+            chunk_id=p.chunk_id,
+            quote=self.text,
+            start=p.start + self.start,
+            end=p.start + self.end,
+            score=score,
+        )
+
 
 @dataclass(frozen=True)
 class CheckedSentence:
@@ -153,17 +168,7 @@ def _assemble(checked: list[CheckedSentence], max_sentences: int) -> CheckedAnsw
         end_mark = body[-1] if body[-1] in ".!?" else "."
         body = body[:-1] if body[-1] in ".!?" else body
         parts.append(f"{body} [{passage.n}]{end_mark}")
-        citation = Citation(
-            n=passage.n,
-            doc_id=passage.doc_id,
-            title=passage.title,
-            publication=passage.publication,
-            chunk_id=passage.chunk_id,
-            quote=span.text,
-            start=passage.start + span.start,
-            end=passage.start + span.end,
-            score=sentence.support,
-        )
+        citation = span.citation(sentence.support)
         if all(
             (c.chunk_id, c.start, c.end) != (citation.chunk_id, citation.start, citation.end)
             for c in citations

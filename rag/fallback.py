@@ -23,22 +23,11 @@ def best_sentence(question: str, passages: list[Passage], min_coverage: float) -
         terms = content_terms(text)
         score = coverage(wanted, terms)
         # The answer must add something beyond the question's own words.
-        if score < min_coverage or len(terms - wanted) < 2 or not has_answer_type(text, kind):
+        if score < min_coverage or not (terms - wanted) or not has_answer_type(text, kind):
             continue
         key = (score, -len(text), -rank)
         if best is None or key > best:
             best, chosen = key, span
     if chosen is None or best is None:
         return None
-    passage = chosen.passage
-    return Citation(
-        n=passage.n,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        publication=passage.publication,
-        chunk_id=passage.chunk_id,
-        quote=chosen.text,
-        start=passage.start + chosen.start,
-        end=passage.start + chosen.end,
-        score=round(best[0], 4),
-    )
+    return chosen.citation(round(best[0], 4))

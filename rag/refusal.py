@@ -27,7 +27,7 @@ _MONTHS = (
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _DATE = re.compile(
-    rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)?\b|\b(spring|summer|autumn|fall|winter"
+    rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)\b|\b(spring|summer|autumn|fall|winter"
     r"|midwinter|century|decade|years?|months?|weeks?|days?|yesterday|today|ago|monday|tuesday|wednesday"
     r"|thursday|friday|saturday|sunday|weekend|night|morning|evening)\b",
     re.IGNORECASE,
