@@ -26,10 +26,11 @@ _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
+# A point in time: a month, a year, an ordinal day, a weekday or season. Durations ("years",
+# "days") are not dates: they answer "how long", which asks for a number.
 _DATE = re.compile(
     rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)\b|\b(spring|summer|autumn|fall|winter"
-    r"|midwinter|century|decade|years?|months?|weeks?|days?|yesterday|today|ago|monday|tuesday|wednesday"
-    r"|thursday|friday|saturday|sunday|weekend|night|morning|evening)\b",
+    r"|midwinter|yesterday|today|ago|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -45,7 +46,7 @@ def expected_answer_type(question: str) -> AnswerType:
     q = question.lower()
     if re.search(r"\bhow (many|much|old|long|far)\b|\bwhat (number|percentage|share|proportion)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|month|day|time)\b|\bwhich (year|date|month|day)\b", q):
+    if re.search(r"\bwhen\b|\bdate\b|\bwhat (year|month|day|time)\b|\bwhich (year|month|day)\b", q):
         return "date"
     if re.search(
         r"\bwho(m|se)?\b|\bwhere\b|\bwhich (city|town|country|village|province|group|agency)\b"
