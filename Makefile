@@ -33,3 +33,7 @@ test: setup-dev browser
 
 lint: setup-dev
 	$(PY) -m ruff check .
+
+# Speed, memory and scale benchmarks; writes bench/results/*.json and the table in bench/README.md.
+bench: setup-dev
+	$(PY) -m bench

@@ -1,0 +1,333 @@
+"""``python -m bench [--quick] [--only ingest,retrieval,answer,load]``.
+
+Runs the benchmarks in order, writes ``bench/results/<name>.json`` for each, and regenerates the
+results section of ``bench/README.md`` from every JSON file there (so ``--only`` refreshes its own
+rows and keeps the others). When the machine is already busy (1-minute load average above
+``--busy-load``), the LLM-bound parts (answer, load) run at a reduced size unless ``--full-llm``
+is given; the JSON and the README say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bench.measure import load_average, machine_info, write_json
+from core.settings import PROJECT_ROOT
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+WORK_DIR = RESULTS_DIR / "tmp"  # git-ignored: corpus, indexes, logs
+README = BENCH_DIR / "README.md"
+NAMES = ("ingest", "retrieval", "answer", "load")
+LLM_BOUND = ("answer", "load")
+START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+
+
+def _module(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"bench.{name}")
+
+
+def _config(name: str, size: str, work: Path, cache_dir: Path | None) -> Any:
+    module = _module(name)
+    cls = {
+        "ingest": "IngestConfig",
+        "retrieval": "RetrievalConfig",
+        "answer": "AnswerConfig",
+        "load": "LoadConfig",
+    }[name]
+    return getattr(module, cls).preset(size, work, cache_dir)
+
+
+def run_one(
+    name: str, size: str, work: Path, results: Path, note: str | None, cache_dir: Path | None = None
+) -> dict[str, Any]:
+    """Run one benchmark and write its JSON (also when it fails: then with the error)."""
+    module = _module(name)
+    cfg = _config(name, size, work, cache_dir)
+    doc: dict[str, Any] = {
+        "benchmark": name,
+        "size": size,
+        "note": note,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "config": cfg.record(),
+        "machine_before": machine_info(),
+    }
+    started = time.perf_counter()
+    try:
+        result = module.run(cfg)
+        doc["results"] = result
+        doc["targets"] = module.targets(result, cfg.n_docs) if name == "ingest" else module.targets(result)
+    except Exception as exc:
+        doc["error"] = f"{type(exc).__name__}: {exc}"
+        doc["traceback"] = traceback.format_exc()[-4000:]
+    doc["duration_s"] = round(time.perf_counter() - started, 1)
+    doc["machine_after"] = machine_info()
+    write_json(results / f"{name}.json", doc)
+    return doc
+
+
+# --- the README table -------------------------------------------------------------------------
+def _v(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        text = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    else:
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+    return f"{text} {unit}".strip()
+
+
+def _header(doc: dict[str, Any]) -> str:
+    load = (doc.get("machine_before") or {}).get("load_average")
+    parts = [f"size `{doc['size']}`", f"{doc.get('duration_s', 0):,.0f} s"]
+    if load:
+        parts.append(f"load average at start {load[0]:.1f} on {doc['machine_before'].get('cpus')} cores")
+    if doc.get("note"):
+        parts.append(doc["note"])
+    return f"*{'; '.join(parts)}.*"
+
+
+def render_targets(docs: list[dict[str, Any]]) -> list[str]:
+    lines = ["| target | measured | goal | met |", "|---|---|---|---|"]
+    for doc in docs:
+        for t in doc.get("targets") or []:
+            mark = "yes" if t["met"] else "**no**"
+            lines.append(f"| {t['name']} | {_v(t['value'], t['unit'])} | {t['target']} | {mark} |")
+    return lines
+
+
+def render_ingest(doc: dict[str, Any]) -> list[str]:
+    r = doc["results"]
+    e, p, s, u = r["embedding"], r["pipeline"], r["index_size"], r["reingest_unchanged"]
+    rows = [
+        (
+            "synthetic corpus",
+            f"{r['corpus']['n_docs']:,} documents, {p['corpus_mb']} MB, {p['chunks']:,} chunks",
+        ),
+        (
+            f"embedding, ~{e['mean_tokens']:.0f}-token chunks (median of {e['repeats']})",
+            f"{_v(e['chunks_per_s'], 'chunks/s')} ({_v(e.get('chunks_per_cpu_s'))} per CPU-second; "
+            f"the process got {_v(e.get('cpu_share'))} cores)",
+        ),
+        (
+            "whole pipeline (load, clean, chunk, embed, store)",
+            f"{_v(p['docs_per_s'], 'docs/s')}, "
+            f"{_v(p['mb_per_s'], 'MB/s')}, {_v(p['chunks_per_s'], 'chunks/s')} ({p['seconds']} s, "
+            f"{round(100 * p['embedding_share'])}% of it embedding)",
+        ),
+        (
+            "index size on disk per 1,000 chunks",
+            f"{_v(s['mb_per_1000_chunks'], 'MB')} (Chroma {s['chroma_mb_per_1000_chunks']} MB, "
+            f"SQLite + FTS5 {s['sqlite_mb_per_1000_chunks']} MB)",
+        ),
+        (
+            f"re-ingest of the unchanged corpus (median of {len(u['seconds_runs'])})",
+            f"{_v(u['seconds'], 's')}; {u['texts_embedded']} texts embedded, "
+            f"{u['vectors_changed']} vectors changed",
+        ),
+        ("same, reopening the index first", _v(u["reopen_and_sync_s"], "s")),
+    ]
+    if "cli_build_s" in u:
+        rows.append(
+            ("same, as `python -m index build` (interpreter and imports included)", _v(u["cli_build_s"], "s"))
+        )
+    rows.append(("peak RSS of the ingest", _v(p["peak_rss_mb"], "MB")))
+    return ["| measure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]]
+
+
+def render_retrieval(doc: dict[str, Any]) -> list[str]:
+    r = doc["results"]
+    lines = [
+        f"Queries: the {r['queries']['n']} questions of `{r['queries']['file']}`, each asked "
+        f"{doc['config']['repeats']} times after a warm-up pass; latency in ms. {r['synthetic']} "
+        '"With fixes" is the same index through the three changes listed under *Findings* '
+        "(same passages retrieved: checked on every query).",
+        "",
+        "| chunks (real + synthetic) | store | synthetic text | hybrid p50 / p95 | dense p50 / p95 "
+        "| lexical p50 / p95 "
+        "| query embedding p50 | hybrid with fixes p50 / p95 | chunks matching a query's BM25 terms, p50 "
+        "| process RSS | server RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        lat = row["latency_ms"]
+
+        def pp(kind: str, lat: dict[str, Any] = lat) -> str:
+            if kind not in lat:
+                return "–"
+            return f"{_v(lat[kind]['p50'])} / {_v(lat[kind]['p95'])}"
+
+        matches = (row.get("lexical_matches") or {}).get("p50")
+        lines.append(
+            f"| {row['scale']:,} ({row['real_chunks']:,} + {row['synthetic_chunks']:,}) | {row['store']} | "
+            f"{row.get('synthetic_text', '–')} | "
+            f"{pp('hybrid')} | {pp('dense')} | {pp('lexical')} | {_v(lat['embed_query']['p50'])} | "
+            f"{pp('hybrid_fixed')} | {_v(int(matches) if matches is not None else None)} | "
+            f"{_v(row['rss_mb'], 'MB')} | {_v(row.get('server_rss_mb'), 'MB')} |"
+        )
+    return lines
+
+
+def render_answer(doc: dict[str, Any]) -> list[str]:
+    r = doc["results"]
+    d, n, q = r["default"], r["naive"], r["ratios_default_over_naive"]
+
+    def pp(p: dict[str, Any], key: str) -> str:
+        return f"{_v(p[key]['p50'])} / {_v(p[key]['p95'])}"
+
+    rows = [
+        ("questions asked", d["questions"], n["questions"], None),
+        ("time to first token p50 / p95 (s)", pp(d, "ttft_s"), pp(n, "ttft_s"), q["ttft_p50"]),
+        ("whole answer p50 / p95 (s)", pp(d, "total_s"), pp(n, "total_s"), q["total_p50"]),
+        ("tokens/s after the first token", _v(d["tokens_per_s"]), _v(n["tokens_per_s"]), q["tokens_per_s"]),
+        (
+            "llama.cpp generation rate (tokens/s)",
+            _v(d["decode_tokens_per_s"]),
+            _v(n["decode_tokens_per_s"]),
+            None,
+        ),
+        (
+            "llama.cpp prompt processing (tokens/s)",
+            _v(d["prefill_tokens_per_s"]),
+            _v(n["prefill_tokens_per_s"]),
+            None,
+        ),
+        (
+            "prompt tokens p50 (processed, after KV-cache reuse)",
+            f"{_v(d['prompt_tokens']['p50'])} ({_v(d['prompt_tokens_processed']['p50'])})",
+            f"{_v(n['prompt_tokens']['p50'])} ({_v(n['prompt_tokens_processed']['p50'])})",
+            q["prompt_tokens_p50"],
+        ),
+        (
+            "TTFT modelled as retrieval + prompt/prefill rate, p50 (s)",
+            _v(d["ttft_modelled_p50_s"]),
+            _v(n["ttft_modelled_p50_s"]),
+            None,
+        ),
+        ("peak RSS of the answering process (MB)", _v(d["peak_rss_mb"]), _v(n["peak_rss_mb"]), q["peak_rss"]),
+        ("errors", len(d["errors"]), len(n["errors"]), None),
+    ]
+    return [
+        f"{r['items']} of the {r['items_in_split']} items of `{r['dataset']}` (every question asked, "
+        f"earlier turns included, is one sample), both pipelines in the same run, alternating.",
+        "",
+        "| measure | product (default) | naive baseline | ratio default / naive |",
+        "|---|---|---|---|",
+        *[f"| {a} | {_v(b)} | {_v(c)} | {_v(x)} |" for a, b, c, x in rows],
+    ]
+
+
+def render_load(doc: dict[str, Any]) -> list[str]:
+    r = doc["results"]
+    lines = [
+        f"`python -m ui` on {r['app']['host']} (started in {r['app']['startup_s']} s, "
+        f"{_v(r['app']['rss_idle_mb'], 'MB')} idle, peak {_v(r['app']['peak_rss_mb'], 'MB')}); each session "
+        "a separate gradio_client with its own conversation. Latency from submit to the checked answer.",
+        "",
+        "| sessions | answers | errors | throughput (answers/min) | latency p50 / p95 (s) "
+        "| first token p50 (s) | app RSS after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lv in r["levels"]:
+        lines.append(
+            f"| {lv['sessions']} | {lv['completed']}/{lv['requests']} | {lv['errors']} | "
+            f"{_v(lv['throughput_answers_per_min'])} | "
+            f"{_v(lv['latency_s']['p50'])} / {_v(lv['latency_s']['p95'])} | "
+            f"{_v(lv['first_token_s']['p50'])} | {_v(lv['app_rss_mb'], 'MB')} |"
+        )
+    return lines
+
+
+RENDER = {
+    "ingest": render_ingest,
+    "retrieval": render_retrieval,
+    "answer": render_answer,
+    "load": render_load,
+}
+TITLES = {"ingest": "Ingest", "retrieval": "Retrieval at scale", "answer": "Answering", "load": "Load"}
+
+
+def render(results: Path) -> str:
+    docs = []
+    for name in NAMES:
+        path = results / f"{name}.json"
+        if path.is_file():
+            docs.append(json.loads(path.read_text(encoding="utf-8")))
+    if not docs:
+        return "No results yet: run `make bench`."
+    lines = ["### Targets", "", *render_targets(docs)]
+    for doc in docs:
+        lines += ["", f"### {TITLES[doc['benchmark']]}", "", _header(doc), ""]
+        if doc.get("error"):
+            lines.append(f"Failed: `{doc['error']}` (see `bench/results/{doc['benchmark']}.json`).")
+        else:
+            lines += RENDER[doc["benchmark"]](doc)
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> None:
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n## Results\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes in all)")
+    parser.add_argument("--size", choices=("full", "quick", "tiny"), help="explicit size (tiny: smoke)")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(NAMES)}")
+    parser.add_argument("--full-llm", action="store_true", help="full answer/load sizes even when busy")
+    parser.add_argument("--busy-load", type=float, default=2.5, help="load average counted as busy")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON files go")
+    parser.add_argument("--work", type=Path, default=WORK_DIR, help="scratch folder (corpus, indexes)")
+    parser.add_argument("--readme", type=Path, default=README, help="README whose table is regenerated")
+    args = parser.parse_args(argv)
+    names = NAMES if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
+    unknown = set(names) - set(NAMES)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    size = args.size or ("quick" if args.quick else "full")
+    load = load_average()
+    busy = load is not None and load[0] > args.busy_load
+    failed = []
+    started = time.perf_counter()
+    for name in NAMES:
+        if name not in names:
+            continue
+        this_size, note = size, None
+        if name in LLM_BOUND and size == "full" and busy and not args.full_llm:
+            this_size = "reduced"
+            note = (
+                f"reduced size: the machine was busy (load average {load[0]:.1f} > {args.busy_load} "  # type: ignore[index]
+                f"at the start of the run)"
+            )
+        print(f"bench: {name} ({this_size})…", file=sys.stderr, flush=True)
+        doc = run_one(name, this_size, args.work, args.results, note)
+        if doc.get("error"):
+            failed.append(name)
+            print(f"bench: {name} failed: {doc['error']}", file=sys.stderr, flush=True)
+        else:
+            print(f"bench: {name} done in {doc['duration_s']} s", file=sys.stderr, flush=True)
+    table = render(args.results)
+    update_readme(args.readme, table)
+    print(table)
+    print(
+        f"\nbench: {time.perf_counter() - started:,.0f} s in all; results in {args.results}", file=sys.stderr
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
