@@ -126,6 +126,8 @@ class AnswerEngine:
                 if "passages" in chunk:
                     retrieval_s = time.perf_counter() - started
                 if "raw" in chunk:
+                    if not chunk["raw"]:  # the stream's closing chunk carries no token
+                        continue
                     if ttft is None:
                         ttft = time.perf_counter() - started
                     raw_parts.append(chunk["raw"])
