@@ -36,18 +36,18 @@ from bench.ingest import ensure_corpus_index
 from bench.measure import mb, peak_rss_bytes, rss_bytes, summarize, timer
 from core.settings import PROJECT_ROOT, Settings
 from eval.dataset import load_dataset
-from index.catalog import Catalog, DocumentInfo
+from index.catalog import Catalog
 from index.documents import Chunk, Document
 from index.embedding import DIMENSIONS
-from index.lexical import LexicalHit
 from index.store import ArticleIndex, open_index
 from index.tokens import get_encoding
-from index.vector_store import DenseHit, make_chroma_client, make_vector_store
+from index.vector_store import make_chroma_client, make_vector_store
 from rag.retrieval import HybridRetriever
 
 QUERIES_FILE = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
 SYNTHETIC_CHUNKS_PER_DOC = 10
-KINDS = ("embed_query", "dense", "lexical", "hybrid", "dense_fixed", "lexical_fixed", "hybrid_fixed")
+WARMUP_QUERIES = 10
+KINDS = ("embed_query", "dense", "lexical", "hybrid")
 
 
 @dataclass
@@ -201,70 +201,6 @@ def _source_vectors(collection: Any, batch: list[tuple[Document, list[Chunk]]]) 
     return np.asarray([by_id[i] for i in ids], dtype=np.float32)
 
 
-class ProposedFixes:
-    """The index as ``HybridRetriever`` sees it, with the three fixes the profile at 100k chunks
-    points to (see bench/README.md), so their effect is measured in the same process and run:
-
-    1. ``rag/retrieval.py`` reads the titles of every document (``index.documents()``, which also
-       counts each one's chunks and measures its text) to label five passages: read only the
-       documents of the fused chunks.
-    2. ``index/lexical.py`` joins every FTS5 match to ``chunks`` before sorting by BM25: rank
-       inside FTS5 first, then join only the ``k`` best rows.
-    3. ``index/vector_store.py`` asks Chroma for ``count()`` before every query: Chroma already
-       returns fewer hits when the collection is smaller than ``k``.
-    """
-
-    _LEXICAL_SQL = (
-        "SELECT c.chunk_id, f.score FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts"
-        " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid"
-        " ORDER BY f.score"
-    )
-
-    def __init__(self, index: ArticleIndex) -> None:
-        self._index = index
-        self._doc_ids: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    def dense_search(self, query: str, k: int) -> list[DenseHit]:
-        vector = np.asarray(self._index.embedder.embed_query(query), dtype=np.float32)
-        result = self._index.vectors._collection.query(  # bench-only peek at the private handle
-            query_embeddings=[vector], n_results=k, include=["distances"]
-        )
-        hits = [
-            DenseHit(chunk_id, 1.0 - float(distance))
-            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
-        ]
-        known = {c.chunk_id for c in self._index.catalog.chunks([h.chunk_id for h in hits])}
-        return [h for h in hits if h.chunk_id in known]
-
-    def lexical_search(self, query: str, k: int) -> list[LexicalHit]:
-        match = lexical_match(self._index, query, variants=True)
-        if not match:
-            return []
-        rows = self._index.catalog.query(self._LEXICAL_SQL, (match, k))
-        return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
-
-    def chunks(self, chunk_ids: list[str]) -> list[Chunk]:
-        chunks = self._index.chunks(chunk_ids)
-        self._doc_ids = sorted({c.doc_id for c in chunks})
-        return chunks
-
-    def documents(self) -> list[DocumentInfo]:
-        if not self._doc_ids:
-            return []
-        marks = ",".join("?" * len(self._doc_ids))
-        rows = self._index.catalog.query(
-            f"SELECT doc_id, title, publication, path, content_hash FROM documents WHERE doc_id IN ({marks})",
-            self._doc_ids,
-        )
-        return [
-            DocumentInfo(r["doc_id"], r["title"], r["publication"], r["path"], r["content_hash"], 0, 0)
-            for r in rows
-        ]
-
-
 def lexical_match(index: ArticleIndex, query: str, variants: bool) -> str:
     """The FTS5 MATCH expression ``LexicalIndex.search`` builds for ``query``."""
     from index.lexical import _quote
@@ -321,26 +257,16 @@ def measure(settings: Settings, questions: list[str], repeats: int) -> dict[str,
     with timer() as opened:
         index = open_index(settings)
         retriever = HybridRetriever(index, settings)
-    fixed = ProposedFixes(index)
-    fixed_retriever = HybridRetriever(fixed, settings)  # type: ignore[arg-type]
     depth = max(settings.candidate_k, settings.top_k)
     calls = {
         "embed_query": lambda q: index.embedder.embed_query(q),
         "dense": lambda q: index.dense_search(q, depth),
         "lexical": lambda q: index.lexical_search(q, depth),
         "hybrid": lambda q: retriever.retrieve(q),
-        "dense_fixed": lambda q: fixed.dense_search(q, depth),
-        "lexical_fixed": lambda q: fixed.lexical_search(q, depth),
-        "hybrid_fixed": lambda q: fixed_retriever.retrieve(q),
     }
-    same = True
-    for q in questions:  # warm-up: loads the HNSW segment and SQLite pages
+    for q in questions[:WARMUP_QUERIES]:  # warm-up: loads the HNSW segment and SQLite pages
         for call in calls.values():
             call(q)
-        # The fixes must not change what is retrieved.
-        same = same and [p.chunk_id for p in retriever.retrieve(q)] == [
-            p.chunk_id for p in fixed_retriever.retrieve(q)
-        ]
     # How many chunks a question's BM25 query matches: what lexical latency grows with.
     matches = [
         index.catalog.query("SELECT count(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?", (m,))[0]["n"]
@@ -348,7 +274,7 @@ def measure(settings: Settings, questions: list[str], repeats: int) -> dict[str,
         if m
     ]
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    for _ in range(repeats):
+    for _ in range(max(repeats, 1)):
         for q in questions:
             for kind, call in calls.items():
                 start = time.perf_counter()
@@ -359,7 +285,6 @@ def measure(settings: Settings, questions: list[str], repeats: int) -> dict[str,
         "vectors": index.vectors.count(),
         "open_s": round(opened(), 3),
         "latency_ms": {kind: _ms(summarize(values, 6)) for kind, values in samples.items()},
-        "fixed_same_results": same,
         "lexical_matches": summarize([float(m) for m in matches], 0),
         "rss_mb": mb(rss_bytes()),
         "peak_rss_mb": mb(peak_rss_bytes()),
@@ -490,17 +415,19 @@ def _line(row: dict[str, Any]) -> str:
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for row in result["rows"]:
-        if row["scale"] == 100_000:
-            p50 = row["latency_ms"]["hybrid"]["p50"]
-            out.append(
-                {
-                    "name": f"hybrid retrieval p50 at 100k chunks ({row['store']} Chroma)",
-                    "target": "< 50 ms",
-                    "value": p50,
-                    "unit": "ms",
-                    "met": p50 < 50,
-                }
-            )
+        if row["scale"] != 100_000:
+            continue
+        text = "worst-case sentence-mix text" if row["synthetic_text"] == "sentence-mix" else "respelled text"
+        p50 = row["latency_ms"]["hybrid"]["p50"]
+        out.append(
+            {
+                "name": f"hybrid retrieval p50 at 100k chunks, {row['store']} Chroma, {text}",
+                "target": "< 50 ms",
+                "value": p50,
+                "unit": "ms",
+                "met": p50 < 50,
+            }
+        )
     return out
 
 

@@ -184,6 +184,16 @@ class Catalog:
             for r in rows
         ]
 
+    def titles(self, doc_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """``doc_id -> (title, publication)`` for the given documents only (cheap at any size)."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.query(
+            f"SELECT doc_id, title, publication FROM documents WHERE doc_id IN ({marks})", doc_ids
+        )
+        return {r["doc_id"]: (r["title"], r["publication"]) for r in rows}
+
     def document(self, doc_id: str) -> Document | None:
         rows = self.query("SELECT * FROM documents WHERE doc_id = ?", (doc_id,))
         if not rows:

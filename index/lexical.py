@@ -70,13 +70,15 @@ class LexicalIndex:
             expanded.append(term)
             expanded += self._variants(term)
         match = " OR ".join(_quote(t) for t in expanded)
+        # Rank inside FTS5 and join only the k best rows: joining every match first made BM25
+        # 3-4x slower at 100k chunks (bench/README.md).
         rows = self._catalog.query(
-            "SELECT c.chunk_id, bm25(chunks_fts) AS rank FROM chunks_fts"
-            " JOIN chunks c ON c.rowid = chunks_fts.rowid"
-            " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+            "SELECT c.chunk_id, f.score FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) f"
+            " JOIN chunks c ON c.rowid = f.rowid ORDER BY f.score",
             (match, k),
         )
-        return [LexicalHit(r["chunk_id"], -float(r["rank"])) for r in rows]
+        return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
 
 
 def _quote(term: str) -> str:

