@@ -23,11 +23,11 @@ from rag.citations import CitationChecker
 from rag.condense import carry_query, llm_rewrite
 from rag.fallback import best_sentence
 from rag.injection import neutralise
-from rag.llm import LLMError, make_llm, model_label
+from rag.llm import LLMError, as_llm_error, make_llm, model_label
 from rag.prompts import load_prompt
 from rag.refusal import refusal_reason
 from rag.retrieval import HybridRetriever, focus
-from rag.text_match import content_terms
+from rag.text_match import content_terms, strip_markers
 from rag.types import Answer, Citation, Passage, Timings, Turn
 
 
@@ -71,7 +71,10 @@ class AnswerEngine:
 
     def _condense(self, state: dict) -> str:
         if self.settings.condense_mode == "llm":
-            return llm_rewrite(state["question"], state["history"], self.llm)
+            try:
+                return llm_rewrite(state["question"], state["history"], self.llm)
+            except Exception as exc:  # client libraries raise their own types; say it plainly
+                raise as_llm_error(exc, self.settings) from exc
         return carry_query(state["question"], state["history"])
 
     def _retrieve(self, state: dict) -> list[Passage]:
@@ -83,7 +86,8 @@ class AnswerEngine:
         for turn in state["history"][-2:]:
             messages.append(HumanMessage(turn.user))
             if turn.assistant:
-                messages.append(AIMessage(turn.assistant))
+                # Without its markers: an old [2] would point into this turn's passages.
+                messages.append(AIMessage(strip_markers(turn.assistant)[0]))
         passage_template = load_prompt("passage")
         wanted = content_terms(state["standalone"])
         shown = []
@@ -136,8 +140,11 @@ class AnswerEngine:
                     state.update(chunk)
         except LLMError:
             raise
-        except Exception as exc:  # client libraries raise their own types; say it plainly
-            raise LLMError(f"the language model failed: {exc}") from exc
+        except Exception as exc:
+            if retrieval_s is None:  # condensing or retrieval: not the model's failure
+                raise
+            # Client libraries raise their own types; say it plainly, naming the endpoint.
+            raise as_llm_error(exc, self.settings) from exc
         state["raw"] = "".join(raw_parts)
         answer = self._finalize(state)
         answer.timings = Timings(

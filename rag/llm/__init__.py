@@ -4,7 +4,7 @@
 is raised as ``LLMError`` with a message that says what to do.
 """
 
-from rag.llm.errors import LLMError, llm_error_message
+from rag.llm.errors import LLMError, as_llm_error, llm_error_message
 from rag.llm.factory import make_llm, model_label
 
-__all__ = ["LLMError", "llm_error_message", "make_llm", "model_label"]
+__all__ = ["LLMError", "as_llm_error", "llm_error_message", "make_llm", "model_label"]

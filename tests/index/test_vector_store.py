@@ -17,6 +17,6 @@ def test_query_on_empty_and_small_collections(settings) -> None:
     assert vectors.query(_unit(0), 5) == []
     vectors.upsert(["a", "b", "c"], ["d1", "d1", "d2"], np.stack([_unit(1), _unit(2), _unit(3)]))
     hits = vectors.query(_unit(2), 20)
-    assert [h.chunk_id for h in hits][0] == "b" and len(hits) == 3
+    assert hits[0].chunk_id == "b" and len(hits) == 3
     assert hits[0].score > 0.99 > hits[1].score >= hits[2].score
     assert len(vectors.query(_unit(2), 2)) == 2
