@@ -35,6 +35,14 @@ def carry_query(question: str, history: list[Turn]) -> str:
     return " ".join(part for part in (last.user, answer, question) if part)
 
 
+def topic_question(question: str, history: list[Turn]) -> str:
+    """The follow-up with the previous question it refers to ("Who is X? How old is he?"): what
+    the user asks about, without the previous answer's words, for checking an answer's topic."""
+    if not history or not is_follow_up(question):
+        return question
+    return f"{history[-1].user} {question}"
+
+
 def llm_rewrite(question: str, history: list[Turn], llm: BaseChatModel) -> str:
     if not history:
         return question

@@ -20,7 +20,7 @@ from core.settings import Settings
 from index.embedding import make_embedder
 from index.store import ArticleIndex, open_index
 from rag.citations import CitationChecker
-from rag.condense import carry_query, llm_rewrite
+from rag.condense import carry_query, llm_rewrite, topic_question
 from rag.fallback import best_sentence
 from rag.injection import neutralise
 from rag.llm import LLMError, as_llm_error, make_llm, model_label
@@ -174,6 +174,8 @@ class AnswerEngine:
             [p.text for p in passages if p.chunk_id in cited],
             len(passages),
             self.settings.min_question_coverage,
+            # "How old is he?" alone has one content word; the topic includes who "he" is.
+            topic=topic_question(question, state["history"]),
         )
         if reason and self.settings.extractive_fallback and passages:
             quote = best_sentence(state["standalone"], passages, self.settings.fallback_min_coverage)

@@ -96,8 +96,10 @@ def refusal_reason(
     cited_passages: list[str],
     n_passages: int,
     min_question_coverage: float,
+    topic: str | None = None,
 ) -> RefusalReason | None:
-    """Why the answer must be a refusal, or None when it may stand."""
+    """Why the answer must be a refusal, or None when it may stand. ``topic`` is what the
+    coverage check reads instead of ``question`` (a follow-up with the question it refers to)."""
     if n_passages == 0:
         return "no_passages"
     if not raw_answer.strip():
@@ -108,6 +110,6 @@ def refusal_reason(
         return "unsupported"
     if not has_answer_type(strip_markers(supported_text)[0], expected_answer_type(question)):
         return "wrong_answer_type"
-    if question_coverage(question, cited_passages) < min_question_coverage:
+    if question_coverage(topic or question, cited_passages) < min_question_coverage:
         return "off_topic"
     return None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag.condense import topic_question
 from rag.refusal import expected_answer_type, has_answer_type, model_declined, refusal_reason
+from rag.types import Turn
 
 
 @pytest.mark.parametrize(
@@ -75,3 +77,22 @@ def test_reasons() -> None:
     )
     # Supported, well-typed, but the cited passage is about something else than the question.
     assert _reason(text, text, "When did Baghdadi die of his wounds?") == "off_topic"
+
+
+def test_follow_up_topic_includes_the_question_it_refers_to() -> None:
+    history = [Turn(user="Who is Jumah Hamdi Hamdan?", assistant="A man who left Baghuz [1].")]
+    topic = topic_question("How old is he?", history)
+    assert topic == "Who is Jumah Hamdi Hamdan? How old is he?"
+    passage = "“We were hungry,” said Jumah Hamdi Hamdan, 53, who had walked out of the town."
+    text = "He is 53 [1]."
+    # The bare follow-up's one content word ("old") is not in the passage ...
+    assert refusal_reason(text, text, "How old is he?", [passage], 3, 0.5) == "off_topic"
+    # ... but the topic it refers to is; the answer type still comes from the question itself.
+    assert refusal_reason(text, text, "How old is he?", [passage], 3, 0.5, topic=topic) is None
+    assert refusal_reason("A man [1].", "A man [1].", "How old is he?", [passage], 3, 0.5, topic=topic) == (
+        "wrong_answer_type"
+    )
+    # A question that is not a follow-up is checked as asked.
+    assert topic_question("How many people emerged from Baghuz?", history) == (
+        "How many people emerged from Baghuz?"
+    )
