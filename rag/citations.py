@@ -153,6 +153,9 @@ class CitationChecker:
         support = round(scores[best], 4)
         ok = support >= self.threshold
         reason = "" if ok else f"support {support:.2f} below {self.threshold:.2f}"
+        # A small model sometimes echoes the question; copied words are not an answer.
+        if text.rstrip("”\"'’ ").endswith("?"):
+            ok, reason = False, "a question, not a statement"
         return CheckedSentence(text, tuple(markers), support, spans[best], ok, reason)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from index.chunking import sentence_spans
 from rag.text_match import content_terms, coverage, strip_markers
 
-AnswerType = Literal["number", "date", "name", "any"]
+AnswerType = Literal["age", "number", "date", "name", "any"]
 
 _DECLINE = re.compile(
     r"(articles? (do|does|did)n['’]?t say|(do|does|did) not (say|mention|state|specify|provide|contain)"
@@ -38,13 +39,22 @@ _NUMBER = re.compile(
     r"|millions?|half|quarter|several|few|many|most|all|none|no)\b",
     re.IGNORECASE,
 )
+# An age is a count of years: "a few" or "many" answers "how many", never "how old".
+_AGE = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
+    r"|fifty|sixty|seventy|eighty|ninety|hundred|teens|twenties|thirties|forties|fifties|sixties"
+    r"|seventies|eighties|nineties)\b",
+    re.IGNORECASE,
+)
 # A capitalised word after the first one, or a capitalised first word that is not a function word.
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+|^(?!(The|A|An|It|He|She|They|This|That)\b)[A-Z]")
 
 
 def expected_answer_type(question: str) -> AnswerType:
     q = question.lower()
-    if re.search(r"\bhow (many|much|old|long|far)\b|\bwhat (number|percentage|share|proportion)\b", q):
+    if re.search(r"\bhow old\b|\bwhat age\b|\bat what age\b", q):
+        return "age"
+    if re.search(r"\bhow (many|much|long|far)\b|\bwhat (number|percentage|share|proportion)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bdate\b|\bwhat (year|month|day|time)\b|\bwhich (year|month|day)\b", q):
         return "date"
@@ -58,6 +68,8 @@ def expected_answer_type(question: str) -> AnswerType:
 
 
 def has_answer_type(text: str, kind: AnswerType) -> bool:
+    if kind == "age":
+        return bool(_AGE.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
     if kind == "date":
@@ -108,7 +120,10 @@ def refusal_reason(
         return "model_declined"
     if not supported_text:
         return "unsupported"
-    if not has_answer_type(strip_markers(supported_text)[0], expected_answer_type(question)):
+    # The key fact comes first: a right-typed word in a later, copied sentence does not count.
+    first = sentence_spans(supported_text)[0]
+    lead = strip_markers(supported_text[first[0] : first[1]])[0]
+    if not has_answer_type(lead, expected_answer_type(question)):
         return "wrong_answer_type"
     if question_coverage(topic or question, cited_passages) < min_question_coverage:
         return "off_topic"

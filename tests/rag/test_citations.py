@@ -95,3 +95,14 @@ def test_max_sentences(checker) -> None:
 def test_no_passages_means_nothing_is_supported(checker) -> None:
     result = checker.check("Baghdadi fled around January 7.", [])
     assert result.text == "" and not result.supported
+
+
+def test_an_echoed_question_is_not_a_statement(checker) -> None:
+    answer = "How many men did Isis lose in Kobane [3]? Isis lost more than 1,500 men in Kobane [3]."
+    result = checker.check(answer, _passages())
+    assert result.text == "Isis lost more than 1,500 men in Kobane [3]."
+    (question,) = [s for s in result.sentences if not s.supported]
+    assert question.reason == "a question, not a statement"
+    # A quoted question inside a statement is still a statement.
+    quoted = checker.check("“Where did Baghdadi flee?” Baghdadi fled to the Syrian desert [1].", _passages())
+    assert "Syrian desert [1]" in quoted.text

@@ -13,7 +13,8 @@ from rag.types import Turn
     ("question", "kind"),
     [
         ("How many people emerged from Baghuz?", "number"),
-        ("How old was the man?", "number"),
+        ("How old was the man?", "age"),
+        ("At what age did he leave?", "age"),
         ("When did Baghdadi flee?", "date"),
         ("In what year did the offensive start?", "date"),
         ("Who took the photo?", "name"),
@@ -30,6 +31,11 @@ def test_has_answer_type() -> None:
     assert has_answer_type("Up to 50,000 people emerged.", "number")
     assert has_answer_type("Two drones circled.", "number")
     assert not has_answer_type("Just a cripple bent on survival.", "number")
+    # "A few dozen" is a number of people, not an age.
+    assert has_answer_type("He was down to a few dozen loyalists.", "number")
+    assert not has_answer_type("He was down to a few dozen loyalists.", "age")
+    assert has_answer_type("said Jumah Hamdi Hamdan, 53,", "age")
+    assert has_answer_type("A man in his forties.", "age")
     assert has_answer_type("He fled around January 7.", "date")
     assert not has_answer_type("He fled when the men opened fire.", "date")
     assert has_answer_type("The photo was taken by Delil Souleiman.", "name")
@@ -96,3 +102,11 @@ def test_follow_up_topic_includes_the_question_it_refers_to() -> None:
     assert topic_question("How many people emerged from Baghuz?", history) == (
         "How many people emerged from Baghuz?"
     )
+
+
+def test_the_answer_type_must_be_in_the_first_sentence() -> None:
+    passage = "Baghdadi was down to a few dozen loyalists. The caliphate he proclaimed in 2014 shrank."
+    text = "Baghdadi was down to a few dozen loyalists [1]. The caliphate he proclaimed in 2014 shrank [1]."
+    # "2014" would pass as an age, but it sits in a second, copied sentence.
+    assert refusal_reason(text, text, "How old was Baghdadi?", [passage], 3, 0.5) == "wrong_answer_type"
+    assert refusal_reason(text, text, "How many loyalists did Baghdadi have?", [passage], 3, 0.5) is None
