@@ -159,7 +159,7 @@ def render_retrieval(doc: dict[str, Any]) -> list[str]:
     lines = [
         f"Queries: the {r['queries']['n']} questions of `{r['queries']['file']}`, each asked "
         f"{doc['config']['repeats']} times after a warm-up; latency in ms. {r['synthetic']} "
-        "Before/after the fixes of *Findings*: `bench/results/before/`."
+        "Before/after the fixes of *Findings*: `bench/results/before/`.",
         "",
         "| chunks (real + synthetic) | store | synthetic text | hybrid p50 / p95 | dense p50 / p95 "
         "| lexical p50 / p95 "

@@ -52,10 +52,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Answe
             "On what date did the SDF capture the last part of Baghouz?",
             "March 23",
             "March 23",
-            # Known gap, kept visible: hybrid retrieval ranks the Guardian's "March 24 ... a day
-            # after" caption above the Spiegel sentence, so the model's right date is unsupported
-            # by what was retrieved and the answer is (correctly) declined.
-            marks=pytest.mark.xfail(reason="retrieval misses the Spiegel 'On March 23' passage"),
+            # Known gap, kept visible: the Spiegel sentence is retrieved first, but the model writes
+            # "on March 23, 2019", and no single retrieved span states both the capture and the
+            # year, so the sentence is (correctly) dropped as unsupported; the extractive fallback
+            # then misses by one question word ("date" and "part" are not in the sentence). Not
+            # counting answer-form words ("what date") fixed this question but lost a refusal on
+            # the dev split (unanswerable refused 0.889 -> 0.778), so it was not kept.
+            marks=pytest.mark.xfail(reason="the model adds a year no single retrieved span states"),
         ),
         ("Who is the chancellor of the Kurdistan region security council?", "Masrour Barzani", "Barzani"),
     ],
