@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.settings import PROJECT_ROOT
+
 MB = 1_000_000
 
 
@@ -155,9 +157,22 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def project_relative(data: Any) -> Any:
+    """``data`` with paths inside the project written relative to it: committed results must
+    not name the folder of the machine that measured them."""
+    if isinstance(data, dict):
+        return {key: project_relative(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [project_relative(value) for value in data]
+    if isinstance(data, str) and data.startswith(f"{PROJECT_ROOT}{os.sep}"):
+        return data[len(str(PROJECT_ROOT)) + 1 :]
+    return data
+
+
 def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(project_relative(data), indent=2, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
     return path

@@ -13,7 +13,8 @@ import pytest
 
 from bench.__main__ import END, START, main, render, run_one, update_readme
 from bench.corpus import make_corpus, source_sentences
-from bench.measure import peak_rss_bytes, percentile, reset_peak_rss, rss_bytes, summarize
+from bench.measure import peak_rss_bytes, percentile, reset_peak_rss, rss_bytes, summarize, write_json
+from core.settings import PROJECT_ROOT
 
 
 def _run(name: str, tmp_path: Path, model_cache: Path) -> dict:
@@ -111,3 +112,11 @@ def test_load_smoke(tmp_path: Path, model_cache: Path) -> None:
     (level,) = r["levels"]
     assert level["sessions"] == 2 and level["completed"] == 2 and level["errors"] == 0
     assert r["app"]["host"] == "127.0.0.1" and r["app"]["peak_rss_mb"] > 100
+
+
+def test_results_name_project_paths_relative_to_the_project(tmp_path: Path) -> None:
+    out = write_json(
+        tmp_path / "r.json",
+        {"work": str(PROJECT_ROOT / "bench" / "results" / "tmp"), "rows": [str(PROJECT_ROOT / "x")], "n": 1},
+    )
+    assert json.loads(out.read_text()) == {"work": "bench/results/tmp", "rows": ["x"], "n": 1}
