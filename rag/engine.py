@@ -167,6 +167,8 @@ class AnswerEngine:
         checked = self.checker.check(raw, passages, self.settings.max_answer_sentences)
         text, citations = checked.text, checked.citations
         cited = {c.chunk_id for c in citations}
+        # "How old is he?" alone has one content word; the topic includes who "he" is.
+        topic = topic_question(question, state["history"])
         reason = refusal_reason(
             raw,
             text,
@@ -174,11 +176,12 @@ class AnswerEngine:
             [p.text for p in passages if p.chunk_id in cited],
             len(passages),
             self.settings.min_question_coverage,
-            # "How old is he?" alone has one content word; the topic includes who "he" is.
-            topic=topic_question(question, state["history"]),
+            topic=topic,
         )
         if reason and self.settings.extractive_fallback and passages:
-            quote = best_sentence(state["standalone"], passages, self.settings.fallback_min_coverage)
+            quote = best_sentence(
+                state["standalone"], passages, self.settings.fallback_min_coverage, asked=topic
+            )
             if quote is not None:
                 text, citations, reason = _quoted(quote), [quote], None
         base = {

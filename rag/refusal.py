@@ -13,7 +13,7 @@ import re
 from typing import Literal
 
 from index.chunking import sentence_spans
-from rag.text_match import content_terms, coverage, strip_markers
+from rag.text_match import content_terms, coverage, stem, strip_markers
 
 AnswerType = Literal["age", "number", "date", "name", "any"]
 
@@ -30,24 +30,31 @@ _MONTHS = (
 # A point in time: a month, a year, an ordinal day, a weekday or season. Durations ("years",
 # "days") are not dates: they answer "how long", which asks for a number.
 _DATE = re.compile(
-    rf"\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)\b|\b(spring|summer|autumn|fall|winter"
+    rf"\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)\b|\b(spring|summer|autumn|fall|winter"
     r"|midwinter|yesterday|today|ago|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?"
+    r"\d[\d,.]*\d|\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?"
     r"|millions?|half|quarter|several|few|many|most|all|none|no)\b",
     re.IGNORECASE,
 )
 # An age is a count of years: "a few" or "many" answers "how many", never "how old".
 _AGE = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
+    r"\d+|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
     r"|fifty|sixty|seventy|eighty|ninety|hundred|teens|twenties|thirties|forties|fifties|sixties"
     r"|seventies|eighties|nineties)\b",
     re.IGNORECASE,
 )
-# A capitalised word after the first one, or a capitalised first word that is not a function word.
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+|^(?!(The|A|An|It|He|She|They|This|That)\b)[A-Z]")
+# A name is a capitalised word; at the start of a sentence, one that is not a common opener.
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
+_SENTENCE_START = re.compile(r"(^\W*|[.!?][\"'”’)\]]*\s+[\"'“‘(]*)$")
+_OPENERS = frozenset(
+    """The A An It He She They This That These Those We I You His Her Their Its Our There Here In On
+    At By For From To With As After Before When While If But And Or So Based According""".split()
+)
+# Words about the sources, not about the world: "the passage states ..." adds nothing to a question.
+_SOURCE_TERMS = content_terms("based passage article information provided text source states mentioned")
 
 
 def expected_answer_type(question: str) -> AnswerType:
@@ -67,16 +74,43 @@ def expected_answer_type(question: str) -> AnswerType:
     return "any"
 
 
-def has_answer_type(text: str, kind: AnswerType) -> bool:
-    if kind == "age":
-        return bool(_AGE.search(text))
-    if kind == "number":
-        return bool(_NUMBER.search(text))
-    if kind == "date":
-        return bool(_DATE.search(text))
+def _names(text: str) -> list[str]:
+    found = []
+    for match in _CAPITALISED.finditer(text):
+        word = match.group()
+        if _SENTENCE_START.search(text[: match.start()]):
+            if word not in _OPENERS:
+                found.append(word)
+        elif len(word) > 1:
+            found.append(word)
+    return found
+
+
+def typed_tokens(text: str, kind: AnswerType) -> list[str]:
+    """The words of ``text`` that are the kind of answer asked for: numbers, dates, names."""
     if kind == "name":
-        return bool(_NAME.search(text.strip()))
-    return True
+        return _names(text.strip())
+    pattern = {"age": _AGE, "number": _NUMBER, "date": _DATE}.get(kind)
+    return [m.group() for m in pattern.finditer(text)] if pattern else []
+
+
+def _keys(text: str) -> set[str]:
+    """Stems of every word and number of ``text`` (thousands separators removed)."""
+    return {stem(w) for w in re.findall(r"[\w’']+", re.sub(r"(?<=\d),(?=\d{3})", "", text))}
+
+
+def has_answer_type(text: str, kind: AnswerType, asked: str = "") -> bool:
+    """``text`` holds the kind of answer asked for; with ``asked``, one that the question did not
+    already say: "March 23" does not answer "How many days after March 23 ...?"."""
+    if kind == "any":
+        return True
+    known = _keys(asked)
+    return any(_keys(token) - known for token in typed_tokens(text, kind))
+
+
+def adds_to_question(text: str, asked: str) -> bool:
+    """``text`` says something beyond the question's own words (and words about the sources)."""
+    return bool(content_terms(text) - content_terms(asked) - _SOURCE_TERMS)
 
 
 def model_declined(text: str) -> bool:
@@ -97,7 +131,7 @@ def question_coverage(question: str, evidence_texts: list[str]) -> float:
 
 
 RefusalReason = Literal[
-    "model_declined", "unsupported", "wrong_answer_type", "off_topic", "no_passages", "empty"
+    "model_declined", "unsupported", "echo", "wrong_answer_type", "off_topic", "no_passages", "empty"
 ]
 
 
@@ -123,7 +157,11 @@ def refusal_reason(
     # The key fact comes first: a right-typed word in a later, copied sentence does not count.
     first = sentence_spans(supported_text)[0]
     lead = strip_markers(supported_text[first[0] : first[1]])[0]
-    if not has_answer_type(lead, expected_answer_type(question)):
+    asked = topic or question
+    # A copy of the question's own words answers nothing, however well it is cited.
+    if not adds_to_question(lead, asked):
+        return "echo"
+    if not has_answer_type(lead, expected_answer_type(question), asked):
         return "wrong_answer_type"
     if question_coverage(topic or question, cited_passages) < min_question_coverage:
         return "off_topic"

@@ -56,3 +56,18 @@ def test_no_fallback_when_the_question_is_not_covered() -> None:
     assert best_sentence("How many SDF fighters died in the final assault?", _passages(), 0.7) is None
     # Covered words but the wrong kind of answer: a "when" question needs a date.
     assert best_sentence("When did people emerge from a corner of the town?", _passages(), 0.7) is None
+
+
+def test_the_quoted_sentence_must_add_the_name_asked_for() -> None:
+    caption = (
+        "The alleged Islamic State fighters sit blindfolded in the back of a truck near Baghuz. "
+        "Photo credit: Delil Souleiman/AFP"
+    )
+    passage = Passage(
+        n=1, chunk_id="c:9", doc_id="g", title="T", publication="P", text=caption, start=0, end=len(caption)
+    )
+    question = "Who photographed the alleged Islamic State fighters sitting blindfolded near Baghuz?"
+    citation = best_sentence(question, [passage], 0.7)
+    # The description alone covers the question as well as the pair and is shorter, but its only
+    # names are the question's own: the credit line must come with it.
+    assert citation is not None and citation.quote == caption

@@ -110,3 +110,39 @@ def test_the_answer_type_must_be_in_the_first_sentence() -> None:
     # "2014" would pass as an age, but it sits in a second, copied sentence.
     assert refusal_reason(text, text, "How old was Baghdadi?", [passage], 3, 0.5) == "wrong_answer_type"
     assert refusal_reason(text, text, "How many loyalists did Baghdadi have?", [passage], 3, 0.5) is None
+
+
+def test_the_answer_must_be_new_to_the_question() -> None:
+    # The question's own date is no answer to "how many days later".
+    asked = "Der Spiegel says the caliphate fell on March 23. How many days later was the photo taken?"
+    assert not has_answer_type("The caliphate fell on March 23.", "number", asked)
+    assert has_answer_type("The photo was taken on March 24, 2019.", "number", asked)
+    # Names the question already holds are not the name it asks for.
+    asked = "Who took the photo of alleged Islamic State fighters in Baghuz?"
+    assert not has_answer_type("Alleged Islamic State fighters sit blindfolded near Baghuz.", "name", asked)
+    assert has_answer_type("Photo credit: Delil Souleiman/AFP", "name", asked)
+    # A month the question names is not the date it asks for; the day is.
+    asked = "On what day in March did the SDF capture Baghouz?"
+    assert not has_answer_type("The SDF captured Baghouz in March.", "date", asked)
+    assert has_answer_type("The SDF captured Baghouz on March 23.", "date", asked)
+    # Without a question, the kind alone counts (as before).
+    assert has_answer_type("The caliphate was defeated on March 23.", "number")
+
+
+def test_sentence_openers_are_not_names() -> None:
+    assert not has_answer_type("Based on the passages, it was a local man.", "name")
+    assert not has_answer_type("“We were hungry,” said a local man.", "name")
+    assert has_answer_type("Masrour Barzani said so.", "name")
+    assert has_answer_type("It was Masrour Barzani.", "name")
+
+
+def test_an_echo_of_the_question_is_refused() -> None:
+    question = 'Who said "There were battles going on between the factions in Isis"?'
+    passage = "“There were battles going on between the factions in Isis,” said Hoda Muthana."
+    echo = '"There were battles going on between the factions in Isis" [1].'
+    assert refusal_reason(echo, echo, question, [passage], 3, 0.5) == "echo"
+    # Words about the sources add nothing either.
+    echo = "Based on the information provided in the passages, there were battles between the factions [1]."
+    assert refusal_reason(echo, echo, question, [passage], 3, 0.5) == "echo"
+    answer = "Hoda Muthana said it [1]."
+    assert refusal_reason(answer, answer, question, [passage], 3, 0.5) is None
