@@ -1,5 +1,6 @@
-"""``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``
-and ``python -m eval compare RUN_A RUN_B``."""
+"""``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
+``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
+``python -m eval compare RUN_A RUN_B``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.settings import PROJECT_ROOT, Settings, load_settings
 from eval.compare import CompareError, compare
 from eval.dataset import DatasetError, EvalItem, load_dataset
 from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
+from eval.recheck import RecheckError, load_run, recheck
 from eval.report import build_summary, write_run
 from eval.runner import Pipeline, PlayedItem, play_item
 from eval.scoring import by_category, score_played
@@ -182,6 +184,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs naming settings (``support_threshold=0.6`` or ``RAG_SUPPORT_THRESHOLD=0.6``)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().lower().removeprefix("rag_")
+        if not sep or key not in Settings.model_fields:
+            raise EvalCLIError(f"--set {pair!r}: expected KEY=VALUE with KEY a setting (see the README)", 2)
+        overrides[key] = value
+    return overrides
+
+
+def recheck_run(args: argparse.Namespace) -> int:
+    overrides = _overrides(args.set or [])
+    try:
+        settings = load_settings(**overrides)
+    except ValueError as exc:
+        raise EvalCLIError(f"bad settings: {exc}", 2) from None
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    try:
+        stored = load_run(args.run)
+        played = recheck(stored, settings)
+    except RecheckError as exc:
+        raise EvalCLIError(str(exc), 2) from None
+    metrics = [score_played(p) for p in played]
+    out = Path(args.out or args.run.parent / f"{args.run.name}-recheck")
+    summary = build_summary(
+        metrics,
+        by_category([p.item for p in played], metrics),
+        settings,
+        stored.summary["pipeline"] | {"rechecked_from": str(args.run), "overrides": overrides},
+        stored.summary["dataset"],
+        {
+            "started_at": started_at,
+            "duration_s": round(time.perf_counter() - started, 2),
+            "interrupted": False,
+            "python": platform.python_version(),
+            "command": " ".join(["python -m eval", *sys.argv[1:]]),
+            "generations_from": stored.summary.get("run", {}),
+        },
+    )
+    _print_headline(summary, write_run(out, played, metrics, summary))
+    return 0
+
+
 def _print_headline(summary: dict[str, Any], paths: dict[str, Path]) -> None:
     def pct(key: str) -> str:
         value = summary[key]
@@ -220,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_p.add_argument("--limit", type=int, help="only the first N items (quick checks)")
     run_p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    re_p = sub.add_parser(
+        "recheck", help="check a default run's stored generations again with other settings (no model)"
+    )
+    re_p.add_argument("run", type=Path, help="run folder of the default pipeline")
+    re_p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting to change (repeatable)")
+    re_p.add_argument("--out", type=Path, help="run folder to write (default: RUN-recheck beside RUN)")
     cmp_p = sub.add_parser("compare", help="metric deltas and flipped items between two runs")
     cmp_p.add_argument("run_a", type=Path)
     cmp_p.add_argument("run_b", type=Path)
@@ -231,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             print(compare(args.run_a, args.run_b), end="")
             return 0
+        if args.command == "recheck":
+            return recheck_run(args)
         return run(args)
     except EvalCLIError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,16 +19,14 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from core.settings import Settings
 from index.embedding import make_embedder
 from index.store import ArticleIndex, open_index
-from rag.citations import CitationChecker
-from rag.condense import carry_query, llm_rewrite, topic_question
-from rag.fallback import best_sentence
+from rag.condense import carry_query, llm_rewrite
 from rag.injection import neutralise
 from rag.llm import LLMError, as_llm_error, make_llm, model_label
 from rag.prompts import load_prompt
-from rag.refusal import refusal_reason
 from rag.retrieval import HybridRetriever, focus
 from rag.text_match import content_terms, strip_markers
-from rag.types import Answer, Citation, Passage, Timings, Turn
+from rag.types import Answer, Passage, Timings, Turn
+from rag.verify import AnswerVerifier
 
 
 class QuestionError(ValueError):
@@ -57,7 +55,7 @@ class AnswerEngine:
         self.index = index or open_index(settings)
         self.llm = llm or make_llm(settings)
         self.retriever = HybridRetriever(self.index, settings)
-        self.checker = CitationChecker(make_embedder(settings), settings.support_threshold)
+        self.verifier = AnswerVerifier(settings, make_embedder(settings))
         self.model = model_label(settings) if llm is None else type(llm).__name__
         self.chain = self._build_chain()
 
@@ -145,8 +143,9 @@ class AnswerEngine:
                 raise
             # Client libraries raise their own types; say it plainly, naming the endpoint.
             raise as_llm_error(exc, self.settings) from exc
-        state["raw"] = "".join(raw_parts)
-        answer = self._finalize(state)
+        raw = "".join(raw_parts)
+        standalone, passages = state["standalone"], state["passages"]
+        answer = self.verifier.verify(question, history, standalone, passages, raw, self.model)
         answer.timings = Timings(
             retrieval_s=round(retrieval_s or 0.0, 4),
             ttft_s=round(ttft, 4) if ttft is not None else None,
@@ -160,43 +159,3 @@ class AnswerEngine:
             if isinstance(event, AnswerEvent):
                 return event.answer
         raise RuntimeError("the answer stream ended without an answer")
-
-    # --- checking -----------------------------------------------------------------------------
-    def _finalize(self, state: dict) -> Answer:
-        question, passages, raw = state["question"], state["passages"], state["raw"]
-        checked = self.checker.check(raw, passages, self.settings.max_answer_sentences)
-        text, citations = checked.text, checked.citations
-        cited = {c.chunk_id for c in citations}
-        # "How old is he?" alone has one content word; the topic includes who "he" is.
-        topic = topic_question(question, state["history"])
-        reason = refusal_reason(
-            raw,
-            text,
-            question,
-            [p.text for p in passages if p.chunk_id in cited],
-            len(passages),
-            self.settings.min_question_coverage,
-            topic=topic,
-        )
-        if reason and self.settings.extractive_fallback and passages:
-            quote = best_sentence(
-                state["standalone"], passages, self.settings.fallback_min_coverage, asked=topic
-            )
-            if quote is not None:
-                text, citations, reason = _quoted(quote), [quote], None
-        base = {
-            "question": question,
-            "standalone_question": state["standalone"],
-            "passages": passages,
-            "raw_answer": raw,
-            "model": self.model,
-        }
-        if reason:
-            return Answer(answer=load_prompt("refusal"), refused=True, refusal_reason=reason, **base)
-        return Answer(answer=text, citations=citations, **base)
-
-
-def _quoted(citation: Citation) -> str:
-    quote = citation.quote.strip()
-    source = citation.publication if citation.publication not in ("", "unknown") else "The article"
-    return f"{source} reports: “{quote}” [{citation.n}]"

@@ -142,6 +142,14 @@ def test_default_pipeline_on_a_small_slice(tmp_path: Path, env: dict[str, str]) 
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## By kind" in report and "## By article" in report and "report.png" in report
 
+    # Checking the stored generations again with the same settings gives the same answers.
+    again = tmp_path / "recheck"
+    result = _run(["recheck", str(out), "--out", str(again)], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rechecked = _check_files(again)
+    fields = ("answer", "refused", "refusal_reason", "citations", "right")
+    assert [{k: r[k] for k in fields} for r in rechecked] == [{k: r[k] for k in fields} for r in rows]
+
 
 @pytest.mark.slow
 def test_naive_pipeline_on_two_items(tmp_path: Path, env: dict[str, str]) -> None:
