@@ -3,7 +3,7 @@
 The model's own [n] markers are only hints. Each sentence of the answer is compared with every
 sentence (and pair of adjacent sentences) of every retrieved passage, by word overlap and by
 embedding similarity; the best span wins. A sentence whose best support is below the threshold,
-or that states a number no passage has, is dropped: it is never shown as cited.
+or that states a number or a name no passage has, is dropped: it is never shown as cited.
 """
 
 from __future__ import annotations
@@ -14,7 +14,16 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.chunking import sentence_spans
-from rag.text_match import content_terms, coverage, leading_markers, numbers, strip_filler, strip_markers
+from rag.text_match import (
+    content_terms,
+    coverage,
+    leading_markers,
+    names,
+    numbers,
+    strip_filler,
+    strip_markers,
+    word_keys,
+)
 from rag.types import Citation, Passage
 
 # Weight of word overlap against embedding similarity in the support score.
@@ -108,7 +117,11 @@ class CitationChecker:
         self.embedder = embedder
         self.threshold = threshold
 
-    def check(self, answer: str, passages: list[Passage], max_sentences: int = 3) -> CheckedAnswer:
+    def check(
+        self, answer: str, passages: list[Passage], max_sentences: int = 3, known: str = ""
+    ) -> CheckedAnswer:
+        """``known``: text the user gave (the question, the conversation); names in it are not
+        inventions even when no passage repeats them."""
         pieces = split_answer(answer)
         spans = candidate_spans(passages)
         if not pieces or not spans:
@@ -119,8 +132,9 @@ class CitationChecker:
         similarity = claim_vecs @ span_vecs.T
         span_terms = [content_terms(s.text) for s in spans]
         passage_numbers = {p.n: numbers(p.text) for p in passages}
+        sourced = word_keys(known + " " + " ".join(p.text for p in passages))
         checked = [
-            self._check_sentence(text, markers, spans, span_terms, similarity[i], passage_numbers)
+            self._check_sentence(text, markers, spans, span_terms, similarity[i], passage_numbers, sourced)
             for i, (text, markers) in enumerate(pieces)
         ]
         return _assemble(checked, max_sentences)
@@ -133,14 +147,17 @@ class CitationChecker:
         span_terms: list[set[str]],
         similarity: np.ndarray,
         passage_numbers: dict[int, set[str]],
+        sourced: set[str],
     ) -> CheckedSentence:
         claim = content_terms(text)
         claim_numbers = numbers(text)
+        # A name that no passage (nor the user) gave is an invention, wherever it would be cited.
+        invented_name = any(not word_keys(name) <= sourced for name in names(text, sentence_starts=False))
         scores = []
         for span, terms, cosine in zip(spans, span_terms, similarity, strict=True):
             score = LEXICAL_WEIGHT * coverage(claim, terms) + (1 - LEXICAL_WEIGHT) * max(float(cosine), 0.0)
             # A number the passage never states is the commonest invention of a small model.
-            if not claim_numbers <= passage_numbers[span.passage.n]:
+            if invented_name or not claim_numbers <= passage_numbers[span.passage.n]:
                 score *= 0.5
             scores.append(score)
         best = int(np.argmax(scores))

@@ -13,7 +13,7 @@ import re
 from typing import Literal
 
 from index.chunking import sentence_spans
-from rag.text_match import content_terms, coverage, stem, strip_markers
+from rag.text_match import content_terms, coverage, names, strip_markers, word_keys
 
 AnswerType = Literal["age", "number", "date", "name", "any"]
 
@@ -46,13 +46,6 @@ _AGE = re.compile(
     r"|seventies|eighties|nineties)\b",
     re.IGNORECASE,
 )
-# A name is a capitalised word; at the start of a sentence, one that is not a common opener.
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
-_SENTENCE_START = re.compile(r"(^\W*|[.!?][\"'”’)\]]*\s+[\"'“‘(]*)$")
-_OPENERS = frozenset(
-    """The A An It He She They This That These Those We I You His Her Their Its Our There Here In On
-    At By For From To With As After Before When While If But And Or So Based According""".split()
-)
 # Words about the sources, not about the world: "the passage states ..." adds nothing to a question.
 _SOURCE_TERMS = content_terms("based passage article information provided text source states mentioned")
 
@@ -67,36 +60,19 @@ def expected_answer_type(question: str) -> AnswerType:
         return "date"
     if re.search(
         r"\bwho(m|se)?\b|\bwhere\b|\bwhich (city|town|country|village|province|group|agency)\b"
-        r"|\bwhat (is|was) the name\b|\bname of\b",
+        r"|\bwhat (is|was|were|are) the names?\b|\bnames? of\b",
         q,
     ):
         return "name"
     return "any"
 
 
-def _names(text: str) -> list[str]:
-    found = []
-    for match in _CAPITALISED.finditer(text):
-        word = match.group()
-        if _SENTENCE_START.search(text[: match.start()]):
-            if word not in _OPENERS:
-                found.append(word)
-        elif len(word) > 1:
-            found.append(word)
-    return found
-
-
 def typed_tokens(text: str, kind: AnswerType) -> list[str]:
     """The words of ``text`` that are the kind of answer asked for: numbers, dates, names."""
     if kind == "name":
-        return _names(text.strip())
+        return names(text.strip())
     pattern = {"age": _AGE, "number": _NUMBER, "date": _DATE}.get(kind)
     return [m.group() for m in pattern.finditer(text)] if pattern else []
-
-
-def _keys(text: str) -> set[str]:
-    """Stems of every word and number of ``text`` (thousands separators removed)."""
-    return {stem(w) for w in re.findall(r"[\w’']+", re.sub(r"(?<=\d),(?=\d{3})", "", text))}
 
 
 def has_answer_type(text: str, kind: AnswerType, asked: str = "") -> bool:
@@ -104,8 +80,8 @@ def has_answer_type(text: str, kind: AnswerType, asked: str = "") -> bool:
     already say: "March 23" does not answer "How many days after March 23 ...?"."""
     if kind == "any":
         return True
-    known = _keys(asked)
-    return any(_keys(token) - known for token in typed_tokens(text, kind))
+    known = word_keys(asked)
+    return any(word_keys(token) - known for token in typed_tokens(text, kind))
 
 
 def adds_to_question(text: str, asked: str) -> bool:

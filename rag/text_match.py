@@ -112,3 +112,31 @@ def strip_filler(sentence: str) -> str:
     if stripped.startswith(('"', "“")) and stripped.endswith(('"', "”")):
         stripped = stripped[1:-1].strip()
     return stripped[:1].upper() + stripped[1:] if stripped else sentence
+
+
+# A name is a capitalised word; at the start of a sentence, one that is not a common opener.
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
+_SENTENCE_START = re.compile(r"(^\W*|[.!?][\"'”’)\]]*\s+[\"'“‘(]*)$")
+_OPENERS = frozenset(
+    """The A An It He She They This That These Those We I You His Her Their Its Our There Here In On
+    At By For From To With As After Before When While If But And Or So Based According""".split()
+)
+
+
+def names(text: str, sentence_starts: bool = True) -> list[str]:
+    """Capitalised words of ``text`` that may be names (a sentence's common first words are not;
+    with ``sentence_starts=False``, no first word is: only surely capitalised words count)."""
+    found = []
+    for match in _CAPITALISED.finditer(text):
+        word = match.group()
+        if _SENTENCE_START.search(text[: match.start()]):
+            if sentence_starts and word not in _OPENERS:
+                found.append(word)
+        elif len(word) > 1:
+            found.append(word)
+    return found
+
+
+def word_keys(text: str) -> set[str]:
+    """Stems of every word and number of ``text`` (thousands separators removed, no stop list)."""
+    return {stem(w) for w in _WORD.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text))}

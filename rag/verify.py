@@ -35,7 +35,8 @@ class AnswerVerifier:
     ) -> Answer:
         """The checked answer to ``question`` from the model's ``raw`` answer over ``passages``."""
         settings = self.settings
-        checked = self.checker.check(raw, passages, settings.max_answer_sentences)
+        said = " ".join([question] + [f"{t.user} {t.assistant or ''}" for t in history])
+        checked = self.checker.check(raw, passages, settings.max_answer_sentences, known=said)
         text, citations = checked.text, checked.citations
         cited = {c.chunk_id for c in citations}
         # "How old is he?" alone has one content word; the topic includes who "he" is.

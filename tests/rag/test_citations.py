@@ -106,3 +106,15 @@ def test_an_echoed_question_is_not_a_statement(checker) -> None:
     # A quoted question inside a statement is still a statement.
     quoted = checker.check("“Where did Baghdadi flee?” Baghdadi fled to the Syrian desert [1].", _passages())
     assert "Syrian desert [1]" in quoted.text
+
+
+def test_a_name_no_passage_gives_is_not_cited(checker) -> None:
+    # Every other word is the passage's; the names are the model's own.
+    invented = "Baghdadi fled from Baghuz to the Syrian desert with Mohamed and Yasser around January 7 [1]."
+    assert checker.check(invented, _passages()).citations == []
+    real = "Baghdadi fled from Baghuz to the Syrian desert around January 7 [1]."
+    assert checker.check(real, _passages()).citations
+    # A name the user gave (the question, the conversation) is not an invention.
+    named = "Abu Bakr al-Baghdadi fled from Baghuz to the Syrian desert around January 7 [1]."
+    assert checker.check(named, _passages()).citations == []
+    assert checker.check(named, _passages(), known="Where did Abu Bakr al-Baghdadi flee?").citations

@@ -20,6 +20,7 @@ from rag.types import Turn
         ("Who took the photo?", "name"),
         ("Where did he go?", "name"),
         ("What is the name of the reporter?", "name"),
+        ("What were the names of the four Britons?", "name"),
         ("Why did Isis overreach?", "any"),
     ],
 )
