@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         0.55, ge=0.0, le=1.0, description="Least support (0..1) for an answer sentence to stay."
     )
     min_question_coverage: float = Field(
-        0.65, ge=0.0, le=1.0, description="Share of question words the cited passages must hold."
+        0.5, ge=0.0, le=1.0, description="Share of question words the cited passages must hold."
     )
     extractive_fallback: bool = Field(
         True, description="Answer with a quoted sentence when the generated one is unsupported."
