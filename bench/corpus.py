@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from index.articles import article_files, load_document
-from index.chunking import sentence_spans
+from index.text_analysis import sentence_spans
 
 SOURCE_DIR = PROJECT_ROOT / "data" / "articles"
 DEFAULT_SEED = 20240611

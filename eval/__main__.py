@@ -1,6 +1,7 @@
 """``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
 ``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
-``python -m eval compare RUN_A RUN_B``."""
+``python -m eval compare RUN_A RUN_B`` and ``python -m eval check FILE ...`` (a question set's evidence
+and traps against the shipped articles)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ from tqdm import tqdm
 
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from eval.compare import CompareError, compare
-from eval.dataset import DatasetError, EvalItem, load_dataset
+from eval.dataset import DatasetError, EvalItem, check_items, load_dataset
 from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
 from eval.recheck import RecheckError, load_run, recheck
 from eval.report import build_summary, write_run
 from eval.runner import Pipeline, PlayedItem, play_item
 from eval.scoring import by_category, score_played
+from index.articles import article_files, load_document
 from index.ingest import Ingestor
 from index.store import open_index
 from rag.engine import AnswerEngine, EmptyIndexError
@@ -249,6 +251,23 @@ def _print_headline(summary: dict[str, Any], paths: dict[str, Path]) -> None:
         print(f"{kind}: {path}")
 
 
+def check_datasets(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    corpus = {
+        path.name: load_document(path, settings.max_file_bytes).text
+        for path in article_files(settings.articles_dir)
+    }
+    failed = 0
+    for path in args.files:
+        items = _load_items(path, None)
+        problems = check_items(items, corpus)
+        for problem in problems:
+            print(f"{path}: {problem}")
+        failed += len(problems)
+        print(f"{path}: {len(items)} items, {len(problems)} problems", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the question answering.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     cmp_p = sub.add_parser("compare", help="metric deltas and flipped items between two runs")
     cmp_p.add_argument("run_a", type=Path)
     cmp_p.add_argument("run_b", type=Path)
+    chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
+    chk_p.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "run" and args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
@@ -287,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "recheck":
             return recheck_run(args)
+        if args.command == "check":
+            return check_datasets(args)
         return run(args)
     except EvalCLIError as exc:
         print(f"error: {exc}", file=sys.stderr)

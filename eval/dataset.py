@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.types import Turn
+
+AdversarialKind = Literal["swap", "negation", "number", "other_article", "false_premise"]
 
 
 class DatasetError(ValueError):
@@ -25,6 +28,10 @@ class EvalItem(BaseModel):
     doc: str | None = None
     history: list[Turn] = Field(default_factory=list)
     category: str | None = None
+    # Unanswerable items built to look answerable (SQuAD 2.0 style): the kind of trap, and a
+    # verbatim quote of the corpus holding the plausible wrong answer.
+    adversarial: AdversarialKind | None = None
+    trap: str | None = None
 
     @property
     def kind(self) -> str:
@@ -55,3 +62,34 @@ def load_dataset(path: Path) -> list[EvalItem]:
     if not items:
         raise DatasetError(f"{path}: no items")
     return items
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_items(items: list[EvalItem], corpus: dict[str, str]) -> list[str]:
+    """Problems of ``items`` against ``corpus`` (cleaned article text by file name): evidence and
+    traps that are not verbatim in the corpus, answers missing or present where they must not be,
+    adversarial items without their trap, duplicate questions. Empty when the items are sound."""
+    problems: list[str] = []
+    texts = [_squash(t) for t in corpus.values()]
+    seen: dict[str, str] = {}
+    for item in items:
+        key = _squash(item.question.lower())
+        if key in seen:
+            problems.append(f"{item.id}: same question as {seen[key]}")
+        seen[key] = item.id
+        if item.answerable:
+            if not item.evidence or not any(_squash(item.evidence) in t for t in texts):
+                problems.append(f"{item.id}: evidence is not verbatim in the corpus")
+            if item.adversarial or item.trap:
+                problems.append(f"{item.id}: an answerable item cannot be adversarial")
+        else:
+            if item.answers or item.evidence:
+                problems.append(f"{item.id}: an unanswerable item has answers or evidence")
+            if item.adversarial and not item.trap:
+                problems.append(f"{item.id}: adversarial item without its trap quote")
+        if item.trap and not any(_squash(item.trap) in t for t in texts):
+            problems.append(f"{item.id}: trap is not verbatim in the corpus")
+    return problems

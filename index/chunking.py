@@ -7,16 +7,13 @@ Captions and the title are chunks of their own; a heading is carried by the chun
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import tiktoken
 
 from index.documents import Chunk, Document, Section
+from index.text_analysis import sentence_spans
 
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace,
-# and always at a blank line (captions and headings have no full stop).
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+)|\n\s*\n")
 # Prefer ending a chunk at a paragraph end once it is this full.
 _PARAGRAPH_BREAK_FILL = 0.7
 
@@ -30,26 +27,6 @@ class _Unit:
     section: int
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences in ``text[start:end]``, whitespace trimmed."""
-    end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        spans.append((cursor, match.end()))
-        cursor = match.end()
-    spans.append((cursor, end))
-    trimmed = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            trimmed.append((s, e))
-    return trimmed
-
-
 class Chunker:
     """Packs sentences into chunks of at most ``size`` tokens, repeating ``overlap`` tokens."""
 
@@ -61,7 +38,7 @@ class Chunker:
         self.overlap = overlap
 
     def fingerprint(self) -> str:
-        return f"chunker-v1:{self.encoding.name}:{self.size}:{self.overlap}"
+        return f"chunker-v2:{self.encoding.name}:{self.size}:{self.overlap}"
 
     def count(self, text: str) -> int:
         return len(self.encoding.encode(text, disallowed_special=()))

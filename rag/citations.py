@@ -13,17 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from index.chunking import sentence_spans
-from rag.text_match import (
-    content_terms,
-    coverage,
-    leading_markers,
-    names,
-    numbers,
-    strip_filler,
-    strip_markers,
-    word_keys,
-)
+from index.text_analysis import names, numbers, sentence_spans
+from rag.text_match import content_terms, coverage, leading_markers, strip_filler, strip_markers, word_keys
 from rag.types import Citation, Passage
 
 # Weight of word overlap against embedding similarity in the support score.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from index.chunking import sentence_spans
+from index.text_analysis import sentence_spans
 
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|directions|above|previous)\b"

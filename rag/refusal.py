@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from index.chunking import sentence_spans
-from rag.text_match import content_terms, coverage, names, strip_markers, word_keys
+from index.text_analysis import ages, dates, names, quantities, sentence_spans
+from rag.text_match import content_terms, coverage, strip_markers, word_keys
 
 AnswerType = Literal["age", "number", "date", "name", "any"]
 
@@ -21,29 +21,6 @@ _DECLINE = re.compile(
     r"(articles? (do|does|did)n['’]?t say|(do|does|did) not (say|mention|state|specify|provide|contain)"
     r"|not (mentioned|stated|specified|provided|given|available)|no (information|mention|details?)"
     r"|(cannot|can['’]t|unable to) (answer|determine|find|tell)|i don['’]?t know)",
-    re.IGNORECASE,
-)
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
-# A point in time: a month, a year, an ordinal day, a weekday or season. Durations ("years",
-# "days") are not dates: they answer "how long", which asks for a number.
-_DATE = re.compile(
-    rf"\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|\b({_MONTHS})\b|\b(1[89]|20)\d\d\b|\b\d{{1,2}}(st|nd|rd|th)\b|\b(spring|summer|autumn|fall|winter"
-    r"|midwinter|yesterday|today|ago|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d[\d,.]*\d|\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?"
-    r"|millions?|half|quarter|several|few|many|most|all|none|no)\b",
-    re.IGNORECASE,
-)
-# An age is a count of years: "a few" or "many" answers "how many", never "how old".
-_AGE = re.compile(
-    r"\d+|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
-    r"|fifty|sixty|seventy|eighty|ninety|hundred|teens|twenties|thirties|forties|fifties|sixties"
-    r"|seventies|eighties|nineties)\b",
     re.IGNORECASE,
 )
 # Words about the sources, not about the world: "the passage states ..." adds nothing to a question.
@@ -71,8 +48,8 @@ def typed_tokens(text: str, kind: AnswerType) -> list[str]:
     """The words of ``text`` that are the kind of answer asked for: numbers, dates, names."""
     if kind == "name":
         return names(text.strip())
-    pattern = {"age": _AGE, "number": _NUMBER, "date": _DATE}.get(kind)
-    return [m.group() for m in pattern.finditer(text)] if pattern else []
+    finder = {"age": ages, "number": quantities, "date": dates}.get(kind)
+    return finder(text) if finder else []
 
 
 def has_answer_type(text: str, kind: AnswerType, asked: str = "") -> bool:

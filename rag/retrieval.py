@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.settings import Settings
-from index.chunking import sentence_spans
 from index.store import ArticleIndex
+from index.text_analysis import sentence_spans
 from rag.text_match import content_terms
 from rag.types import Passage
 

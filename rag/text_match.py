@@ -8,32 +8,10 @@ import re
 import snowballstemmer
 
 from index.lexical import STOPWORDS
+from index.text_analysis import NUMBER_WORDS
 
 _WORD = re.compile(r"[\w’']+", re.UNICODE)
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_NUMBER_WORDS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "fifteen": "15",
-    "twenty": "20",
-    "thirty": "30",
-    "fifty": "50",
-    "hundred": "100",
-    "thousand": "1000",
-}
-
-
 _STEMMER = snowballstemmer.stemmer("english")
 
 
@@ -54,18 +32,8 @@ def content_terms(text: str) -> set[str]:
         lowered = word.lower()
         if lowered in STOPWORDS or (len(lowered) < 2 and not lowered.isdigit()):
             continue
-        terms.add(_NUMBER_WORDS.get(lowered, stem(lowered)))
+        terms.add(NUMBER_WORDS.get(lowered, stem(lowered)))
     return terms
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers written with digits, thousands separators removed ("50,000" -> "50000")."""
-    found = set()
-    for match in _NUMBER.findall(text):
-        cleaned = re.sub(r"(?<=\d)[,](?=\d{3})", "", match).rstrip(".,")
-        if cleaned:
-            found.add(cleaned)
-    return found
 
 
 def coverage(claim: set[str], source: set[str]) -> float:
@@ -112,29 +80,6 @@ def strip_filler(sentence: str) -> str:
     if stripped.startswith(('"', "“")) and stripped.endswith(('"', "”")):
         stripped = stripped[1:-1].strip()
     return stripped[:1].upper() + stripped[1:] if stripped else sentence
-
-
-# A name is a capitalised word; at the start of a sentence, one that is not a common opener.
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'\-]*")
-_SENTENCE_START = re.compile(r"(^\W*|[.!?][\"'”’)\]]*\s+[\"'“‘(]*)$")
-_OPENERS = frozenset(
-    """The A An It He She They This That These Those We I You His Her Their Its Our There Here In On
-    At By For From To With As After Before When While If But And Or So Based According""".split()
-)
-
-
-def names(text: str, sentence_starts: bool = True) -> list[str]:
-    """Capitalised words of ``text`` that may be names (a sentence's common first words are not;
-    with ``sentence_starts=False``, no first word is: only surely capitalised words count)."""
-    found = []
-    for match in _CAPITALISED.finditer(text):
-        word = match.group()
-        if _SENTENCE_START.search(text[: match.start()]):
-            if sentence_starts and word not in _OPENERS:
-                found.append(word)
-        elif len(word) > 1:
-            found.append(word)
-    return found
 
 
 def word_keys(text: str) -> set[str]:

@@ -7,8 +7,9 @@ import itertools
 import pytest
 
 from index.articles import load_document
-from index.chunking import Chunker, sentence_spans
+from index.chunking import Chunker
 from index.documents import Document, Section
+from index.text_analysis import sentence_spans
 from index.tokens import get_encoding
 from tests.conftest import ARTICLES_DIR
 

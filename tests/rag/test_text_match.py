@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from index.text_analysis import numbers
 from rag.prompts import PromptNotFoundError, load_prompt
-from rag.text_match import content_terms, numbers, strip_filler, strip_markers
+from rag.text_match import content_terms, strip_filler, strip_markers
 
 
 def test_markers() -> None:
