@@ -86,6 +86,43 @@ class Settings(BaseSettings):
         0.7, ge=0.0, le=1.0, description="Share of question words the fallback sentence must hold."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Sentences kept in an answer.")
+    decline_p_none: float = Field(
+        0.5, ge=0.0, le=1.0, description="Structured answers: P(none) at which the model counts as declining."
+    )
+    max_p_none: float = Field(
+        1.0, ge=0.0, le=1.0, description="Rules: most P(none) an answer may have (1 = not checked)."
+    )
+    min_p_supported: float = Field(
+        0.0, ge=0.0, le=1.0, description="Rules: least P(yes, supported) an answer needs (0 = not checked)."
+    )
+    support_lexical_weight: float = Field(
+        0.6, ge=0.0, le=1.0, description="Weight of word overlap against MiniLM similarity in support scores."
+    )
+    claim_tolerance: float = Field(
+        0.05, ge=0.0, le=1.0, description="Keep the model's own [n] when its span is this close to the best."
+    )
+    unsourced_penalty: float = Field(
+        0.5, ge=0.0, le=1.0, description="Support is multiplied by this for a number or name no passage has."
+    )
+    answer_format: Literal["structured", "free"] = Field(
+        "structured",
+        description="`structured`: the model quotes a phrase of a passage sentence (grammar) and replies "
+        "in one sentence; `free`: it writes one to three cited sentences.",
+    )
+    support_check: bool = Field(
+        True, description="Ask the model, on its cached prompt, whether the passages support its answer."
+    )
+    judgement: Literal["calibrated", "rules"] = Field(
+        "rules",
+        description="`calibrated`: one fitted classifier weighs every signal; `rules`: hand-written checks.",
+    )
+    calibration_file: Path | None = Field(
+        None,
+        description="Fitted decision model (default: the one shipped for the model tier in `rag/judge/`).",
+    )
+    answer_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Least P(right) to answer (default: the calibration file's)."
+    )
 
     # --- LLM ------------------------------------------------------------------------------
     llm_backend: Literal["embedded", "openai"] = Field(

@@ -1,6 +1,7 @@
 """``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
 ``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
-``python -m eval compare RUN_A RUN_B`` and ``python -m eval check FILE ...`` (a question set's evidence
+``python -m eval compare RUN_A RUN_B``, ``python -m eval calibrate RUN [--out FILE]`` (fit the
+calibrated decision) and ``python -m eval check FILE ...`` (a question set's evidence
 and traps against the shipped articles)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from eval.calibrate import CalibrationDataError, collect, fit, format_curve, trade_off, write_calibration
 from eval.compare import CompareError, compare
 from eval.dataset import DatasetError, EvalItem, check_items, load_dataset
 from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
@@ -70,6 +72,7 @@ def _default_pipeline(settings: Settings, show_progress: bool) -> tuple[Pipeline
                 "add articles (`python -m index add FILE`) or set RAG_ARTICLES_DIR"
             )
     engine = AnswerEngine(settings, index=index)
+    engine.warm_up()  # like a running chat: the shared prompt prefix is already cached
     info = {
         "name": "default",
         "model": engine.model,
@@ -79,6 +82,8 @@ def _default_pipeline(settings: Settings, show_progress: bool) -> tuple[Pipeline
         "citation_check": True,
         "refusal_logic": True,
         "condense_mode": settings.condense_mode,
+        "answer_format": settings.answer_format,
+        "judgement": settings.judgement,
     }
     return engine, info
 
@@ -251,6 +256,25 @@ def _print_headline(summary: dict[str, Any], paths: dict[str, Path]) -> None:
         print(f"{kind}: {path}")
 
 
+def calibrate_run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        stored = load_run(args.run)
+        data = collect(stored, settings)
+        model = str(stored.summary.get("pipeline", {}).get("model", "unknown"))
+        dataset = stored.summary.get("dataset", {}).get("path", "?")
+        fitted_on = f"{Path(dataset).name}, run {args.run.name}"
+        fitted = fit(data, model, fitted_on, args.refusal_precision)
+    except (RecheckError, CalibrationDataError) as exc:
+        raise EvalCLIError(str(exc), 2) from None
+    cal = fitted.calibration
+    print(f"{len(data)} items; out-of-fold: " + ", ".join(f"{k} {v}" for k, v in cal.cross_validated.items()))
+    print(format_curve(trade_off(fitted)))
+    if args.out:
+        print(f"calibration: {write_calibration(cal, args.out)}")
+    return 0
+
+
 def check_datasets(args: argparse.Namespace) -> int:
     settings = load_settings()
     corpus = {
@@ -296,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     cmp_p = sub.add_parser("compare", help="metric deltas and flipped items between two runs")
     cmp_p.add_argument("run_a", type=Path)
     cmp_p.add_argument("run_b", type=Path)
+    cal_p = sub.add_parser("calibrate", help="fit the calibrated decision on a structured dev run")
+    cal_p.add_argument("run", type=Path, help="run folder of the default pipeline, structured answers")
+    cal_p.add_argument(
+        "--refusal-precision", type=float, default=0.85, help="share of refusals that must be right"
+    )
+    cal_p.add_argument("--out", type=Path, help="calibration file to write (e.g. rag/calibration/0.5b.json)")
     chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
     chk_p.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args(argv)
@@ -310,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             return recheck_run(args)
         if args.command == "check":
             return check_datasets(args)
+        if args.command == "calibrate":
+            return calibrate_run(args)
         return run(args)
     except EvalCLIError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,7 +19,8 @@ from eval.dataset import EvalItem, load_dataset
 from eval.report import RESULTS_FILE, SUMMARY_FILE
 from eval.runner import PlayedItem
 from index.embedding import make_embedder
-from rag.types import Answer, Passage, Timings, Turn
+from index.store import open_index
+from rag.types import Answer, Passage, Reading, Timings, Turn
 from rag.verify import AnswerVerifier
 
 
@@ -67,7 +68,9 @@ def _turn_answer(turn: Turn, stored: dict[str, Any] | None) -> Answer | None:
 
 def recheck(run: StoredRun, settings: Settings) -> list[PlayedItem]:
     """Every item of ``run`` with its stored generation checked again under ``settings``."""
-    verifier = AnswerVerifier(settings, make_embedder(settings))
+    embedder = make_embedder(settings)
+    # The index gives word rarity (IDF) to the calibrated decision's features.
+    verifier = AnswerVerifier(settings, embedder, open_index(settings, embedder))
     played = []
     for row in run.rows:
         item = run.items.get(row["id"])
@@ -80,8 +83,15 @@ def recheck(run: StoredRun, settings: Settings) -> list[PlayedItem]:
             continue
         fields = Passage.model_fields
         passages = [Passage(**{k: v for k, v in p.items() if k in fields}) for p in row["passages"]]
+        reading = Reading.model_validate(row["reading"]) if row.get("reading") else None
         answer = verifier.verify(
-            row["question"], history, row["standalone_question"], passages, row["raw_answer"], row["model"]
+            row["question"],
+            history,
+            row["standalone_question"],
+            passages,
+            row["raw_answer"],
+            row["model"],
+            reading,
         )
         answer.timings = Timings(**{k: v for k, v in row["timings"].items() if k in Timings.model_fields})
         played.append(

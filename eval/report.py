@@ -81,6 +81,8 @@ def result_row(played: PlayedItem, metrics: ItemMetrics) -> dict[str, Any]:
         "refusal_reason": answer.refusal_reason if answer else None,
         "standalone_question": answer.standalone_question if answer else None,
         "raw_answer": answer.raw_answer if answer else None,
+        "reading": answer.reading.model_dump() if answer and answer.reading else None,
+        "p_correct": answer.p_correct if answer else None,
         "model": answer.model if answer else None,
         "citations": [],
         "passages": [],

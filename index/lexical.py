@@ -7,6 +7,7 @@ that spells a name the way the other article does ("Baghouz" vs "Baghuz") still 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 
@@ -79,6 +80,19 @@ class LexicalIndex:
             (match, k),
         )
         return [LexicalHit(r["chunk_id"], -float(r["score"])) for r in rows]
+
+    def idf(self, words: list[str]) -> dict[str, float]:
+        """Inverse document frequency of each word over the indexed chunks (BM25's form, with the
+        index's own stemmer): rare words weigh more when comparing a question with a passage."""
+        total = self._catalog.count_chunks()
+        weights = {}
+        for word in dict.fromkeys(w.lower() for w in words if w.strip()):
+            rows = self._catalog.query(
+                "SELECT count(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?", (_quote(word),)
+            )
+            df = rows[0]["n"] if rows else 0
+            weights[word] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+        return weights
 
 
 def _quote(term: str) -> str:

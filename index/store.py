@@ -72,6 +72,9 @@ class ArticleIndex:
     def lexical_search(self, query: str, k: int) -> list[LexicalHit]:
         return self.lexical.search(query, k)
 
+    def idf(self, words: list[str]) -> dict[str, float]:
+        return self.lexical.idf(words)
+
     # --- reads ------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
         return self.catalog.documents()

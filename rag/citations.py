@@ -17,11 +17,6 @@ from index.text_analysis import names, numbers, sentence_spans
 from rag.text_match import content_terms, coverage, leading_markers, strip_filler, strip_markers, word_keys
 from rag.types import Citation, Passage
 
-# Weight of word overlap against embedding similarity in the support score.
-LEXICAL_WEIGHT = 0.6
-# Prefer the span the model pointed at when it is this close to the best one.
-CLAIM_TOLERANCE = 0.05
-
 
 @dataclass(frozen=True)
 class Span:
@@ -104,9 +99,24 @@ def candidate_spans(passages: list[Passage]) -> list[Span]:
 
 
 class CitationChecker:
-    def __init__(self, embedder: Embeddings, threshold: float) -> None:
+    """``lexical_weight``: weight of word overlap against embedding similarity in the support
+    score; ``claim_tolerance``: the model's own [n] is kept when its span is this close to the
+    best; ``unsourced_penalty``: support is multiplied by this for a number or name no passage
+    (nor the user) gave."""
+
+    def __init__(
+        self,
+        embedder: Embeddings,
+        threshold: float,
+        lexical_weight: float = 0.6,
+        claim_tolerance: float = 0.05,
+        unsourced_penalty: float = 0.5,
+    ) -> None:
         self.embedder = embedder
         self.threshold = threshold
+        self.lexical_weight = lexical_weight
+        self.claim_tolerance = claim_tolerance
+        self.unsourced_penalty = unsourced_penalty
 
     def check(
         self, answer: str, passages: list[Passage], max_sentences: int = 3, known: str = ""
@@ -146,17 +156,18 @@ class CitationChecker:
         invented_name = any(not word_keys(name) <= sourced for name in names(text, sentence_starts=False))
         scores = []
         for span, terms, cosine in zip(spans, span_terms, similarity, strict=True):
-            score = LEXICAL_WEIGHT * coverage(claim, terms) + (1 - LEXICAL_WEIGHT) * max(float(cosine), 0.0)
+            weight = self.lexical_weight
+            score = weight * coverage(claim, terms) + (1 - weight) * max(float(cosine), 0.0)
             # A number the passage never states is the commonest invention of a small model.
             if invented_name or not claim_numbers <= passage_numbers[span.passage.n]:
-                score *= 0.5
+                score *= self.unsourced_penalty
             scores.append(score)
         best = int(np.argmax(scores))
         # Keep the model's own marker when it points at a span nearly as good as the best.
         claimed = [i for i, s in enumerate(spans) if s.passage.n in markers]
         if claimed:
             top_claimed = max(claimed, key=lambda i: scores[i])
-            if scores[top_claimed] >= scores[best] - CLAIM_TOLERANCE:
+            if scores[top_claimed] >= scores[best] - self.claim_tolerance:
                 best = top_claimed
         support = round(scores[best], 4)
         ok = support >= self.threshold

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from core.settings import Settings
@@ -23,9 +22,10 @@ from rag.condense import carry_query, llm_rewrite
 from rag.injection import neutralise
 from rag.llm import LLMError, as_llm_error, make_llm, model_label
 from rag.prompts import load_prompt
+from rag.reader import StructuredReader, reading_messages, sentence_text, shown_sentences
 from rag.retrieval import HybridRetriever, focus
 from rag.text_match import content_terms, strip_markers
-from rag.types import Answer, Passage, Timings, Turn
+from rag.types import Answer, Passage, ShownSentence, Timings, Turn
 from rag.verify import AnswerVerifier
 
 
@@ -47,6 +47,14 @@ class AnswerEvent:
     answer: Answer
 
 
+@dataclass(frozen=True)
+class Prompt:
+    """What the model is asked: the messages, and the sentences a structured answer may quote."""
+
+    messages: list[BaseMessage]
+    sentences: list[ShownSentence]
+
+
 class AnswerEngine:
     def __init__(
         self, settings: Settings, index: ArticleIndex | None = None, llm: BaseChatModel | None = None
@@ -55,7 +63,8 @@ class AnswerEngine:
         self.index = index or open_index(settings)
         self.llm = llm or make_llm(settings)
         self.retriever = HybridRetriever(self.index, settings)
-        self.verifier = AnswerVerifier(settings, make_embedder(settings))
+        self.verifier = AnswerVerifier(settings, make_embedder(settings), self.index)
+        self.reader = StructuredReader(self.llm, settings)
         self.model = model_label(settings) if llm is None else type(llm).__name__
         self.chain = self._build_chain()
 
@@ -64,8 +73,28 @@ class AnswerEngine:
         return (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
             | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
-            | RunnablePassthrough.assign(raw=RunnableLambda(self._messages) | self.llm | StrOutputParser())
+            | RunnablePassthrough.assign(prompt=RunnableLambda(self._prompt))
+            | RunnablePassthrough.assign(raw=RunnableLambda(self._generate))
         )
+
+    def _prompt(self, state: dict) -> Prompt:
+        if self.settings.answer_format == "structured":
+            sentences = shown_sentences(state["passages"], state["standalone"], self.settings)
+            messages = reading_messages(state["question"], state["history"], state["passages"], sentences)
+            return Prompt(messages, sentences)
+        return Prompt(self._messages(state), [])
+
+    def _generate(self, state: dict) -> Runnable:
+        """The model call for this prompt: grammar-bound for a structured answer. The chunks keep
+        their metadata (token probabilities)."""
+        prompt: Prompt = state["prompt"]
+        if self.settings.answer_format == "structured":
+            passages = state["passages"]
+            texts = [sentence_text(s, passages) for s in prompt.sentences]
+            model: Runnable = self.reader.model_for(texts)
+        else:
+            model = self.llm
+        return RunnableLambda(lambda _: prompt.messages) | model
 
     def _condense(self, state: dict) -> str:
         if self.settings.condense_mode == "llm":
@@ -102,6 +131,16 @@ class AnswerEngine:
         return messages
 
     # --- public API ---------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Read the prompt every question shares (instructions, worked examples) into the model's
+        cache now, so the first user does not wait for it. Long-running front ends call this."""
+        if self.settings.answer_format != "structured":
+            return
+        try:
+            self.llm.invoke(reading_messages("", [], [], []), max_tokens=1)
+        except Exception as exc:  # client libraries raise their own types; say it plainly
+            raise as_llm_error(exc, self.settings) from exc
+
     def validate(self, question: str) -> str:
         question = " ".join((question or "").split())
         if not question:
@@ -123,17 +162,21 @@ class AnswerEngine:
         state: dict = {"question": question, "history": history}
         retrieval_s = ttft = None
         raw_parts: list[str] = []
+        metadata: list[dict] = []
         try:
             for chunk in self.chain.stream({"question": question, "history": history}):
                 if "passages" in chunk:
                     retrieval_s = time.perf_counter() - started
                 if "raw" in chunk:
-                    if not chunk["raw"]:  # the stream's closing chunk carries no token
+                    message = chunk["raw"]
+                    text = message.content if isinstance(message.content, str) else message.text
+                    metadata.append(message.response_metadata)
+                    if not text:  # the stream's closing chunk carries no token
                         continue
                     if ttft is None:
                         ttft = time.perf_counter() - started
-                    raw_parts.append(chunk["raw"])
-                    yield TokenEvent(chunk["raw"])
+                    raw_parts.append(text)
+                    yield TokenEvent(text)
                 else:
                     state.update(chunk)
         except LLMError:
@@ -144,8 +187,15 @@ class AnswerEngine:
             # Client libraries raise their own types; say it plainly, naming the endpoint.
             raise as_llm_error(exc, self.settings) from exc
         raw = "".join(raw_parts)
-        standalone, passages = state["standalone"], state["passages"]
-        answer = self.verifier.verify(question, history, standalone, passages, raw, self.model)
+        standalone, passages, prompt = state["standalone"], state["passages"], state["prompt"]
+        reading = None
+        if self.settings.answer_format == "structured":
+            reading = self.reader.read(raw, metadata, prompt.sentences)
+            try:
+                reading = self.reader.check_support(prompt.messages, reading)
+            except Exception as exc:  # client libraries raise their own types; say it plainly
+                raise as_llm_error(exc, self.settings) from exc
+        answer = self.verifier.verify(question, history, standalone, passages, raw, self.model, reading)
         answer.timings = Timings(
             retrieval_s=round(retrieval_s or 0.0, 4),
             ttft_s=round(ttft, 4) if ttft is not None else None,

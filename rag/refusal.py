@@ -1,10 +1,9 @@
-"""Deciding to decline from the evidence, not only from the model's words.
+"""What a question asks for and whether an answer gives it: the evidence behind declining.
 
-An answer stands only if (1) the model did not itself decline, (2) at least one sentence is
-supported by a retrieved span (see ``citations``), and (3) the supported text has the kind of
-thing the question asks for: a number for "how many", a date for "when", a name for "who".
-A small model that cannot find the answer tends to copy a nearby sentence instead; check (3)
-catches that copy, which would otherwise look well cited.
+What kind of answer a question wants (a number for "how many", a date for "when", a name for
+"who"), whether a text holds one the question did not already say, whether it adds anything to
+the question, whether the model itself declined, and how much of the question the cited
+passages cover. The checks (``rag.checks``) and the calibrated decision's features read these.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from index.text_analysis import ages, dates, names, quantities, sentence_spans
-from rag.text_match import content_terms, coverage, strip_markers, word_keys
+from index.text_analysis import ages, dates, names, quantities
+from rag.text_match import content_terms, coverage, word_keys
 
 AnswerType = Literal["age", "number", "date", "name", "any"]
 
@@ -81,41 +80,3 @@ def question_coverage(question: str, evidence_texts: list[str]) -> float:
     for text in evidence_texts:
         evidence |= content_terms(text)
     return coverage(content_terms(question), evidence)
-
-
-RefusalReason = Literal[
-    "model_declined", "unsupported", "echo", "wrong_answer_type", "off_topic", "no_passages", "empty"
-]
-
-
-def refusal_reason(
-    raw_answer: str,
-    supported_text: str,
-    question: str,
-    cited_passages: list[str],
-    n_passages: int,
-    min_question_coverage: float,
-    topic: str | None = None,
-) -> RefusalReason | None:
-    """Why the answer must be a refusal, or None when it may stand. ``topic`` is what the
-    coverage check reads instead of ``question`` (a follow-up with the question it refers to)."""
-    if n_passages == 0:
-        return "no_passages"
-    if not raw_answer.strip():
-        return "empty"
-    if model_declined(raw_answer):
-        return "model_declined"
-    if not supported_text:
-        return "unsupported"
-    # The key fact comes first: a right-typed word in a later, copied sentence does not count.
-    first = sentence_spans(supported_text)[0]
-    lead = strip_markers(supported_text[first[0] : first[1]])[0]
-    asked = topic or question
-    # A copy of the question's own words answers nothing, however well it is cited.
-    if not adds_to_question(lead, asked):
-        return "echo"
-    if not has_answer_type(lead, expected_answer_type(question), asked):
-        return "wrong_answer_type"
-    if question_coverage(topic or question, cited_passages) < min_question_coverage:
-        return "off_topic"
-    return None

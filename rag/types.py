@@ -43,6 +43,34 @@ class Citation(BaseModel):
     score: float = Field(description="Support score of the sentence by this span, 0..1.")
 
 
+class ShownSentence(BaseModel):
+    """A sentence of a passage as the model saw it; offsets into ``Passage.text``."""
+
+    passage_n: int
+    start: int
+    end: int
+
+
+class Reading(BaseModel):
+    """The model's structured answer (``Answer:`` phrase and ``Reply:``) and its own confidence.
+
+    The grammar only lets ``phrase`` be a run of words of one shown sentence, so it can be found
+    verbatim; ``p_none`` is the probability the model gave to answering "none" at the first
+    answer token (the grammar then made it answer anyway); ``phrase_logprob`` is the mean
+    log-probability of the phrase's tokens; ``p_supported`` is the model's P(yes) to "do the
+    passages say this answers the question?", asked on the same cached prompt.
+    """
+
+    text: str = Field(description="Everything the model wrote.")
+    phrase: str = ""
+    reply: str = ""
+    p_none: float | None = None
+    phrase_logprob: float | None = None
+    p_supported: float | None = None
+    sentences: list[ShownSentence] = Field(default_factory=list)
+    check_s: float | None = Field(None, description="Seconds the yes/no check took.")
+
+
 class Timings(BaseModel):
     retrieval_s: float = 0.0
     ttft_s: float | None = None
@@ -61,5 +89,7 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     raw_answer: str = Field("", description="What the model generated, before checking.")
+    reading: Reading | None = Field(None, description="The structured answer, when the model gave one.")
+    p_correct: float | None = Field(None, description="The calibrated probability that the answer is right.")
     timings: Timings = Field(default_factory=Timings)
     model: str = ""

@@ -62,6 +62,8 @@ _REQUEST_KEYS = frozenset(
         "cache_prompt",
         "n_probs",
         "logit_bias",
+        "logprobs",
+        "top_logprobs",
     }
 )
 
@@ -157,7 +159,10 @@ class ChatXLlamaCpp(BaseChatModel):
 
     Per-call keyword arguments (``invoke(..., max_tokens=32, grammar=...)``) override the fields.
     ``grammar`` (GBNF) or ``json_schema`` constrain the output; with ``temperature == 0`` the
-    sampling is greedy (``top_k = 1``) and answers are reproducible.
+    sampling is greedy (``top_k = 1``) and answers are reproducible. ``logprobs=True,
+    top_logprobs=N`` returns each token's probability and its N likeliest alternatives in
+    ``response_metadata["logprobs"]`` (per chunk when streaming), as langchain-openai does; they
+    are the model's own probabilities, before the grammar's constraint.
     """
 
     model_path: str = Field(description="Path of the GGUF file.")
@@ -260,6 +265,8 @@ class ChatXLlamaCpp(BaseChatModel):
         choice = response["choices"][0]
         text = choice["message"].get("content") or ""
         metadata = self._metadata(response, choice.get("finish_reason"))
+        if choice.get("logprobs"):
+            metadata["logprobs"] = choice["logprobs"]  # the shape langchain-openai gives too
         message = AIMessage(
             content=text, response_metadata=metadata, usage_metadata=_usage(response.get("usage"))
         )
@@ -317,7 +324,12 @@ class ChatXLlamaCpp(BaseChatModel):
                     if text:
                         # No run_manager.on_llm_new_token here: langchain-core 1.x emits the
                         # token events for every chunk yielded from _stream itself.
-                        yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                        # Token probabilities ride in generation_info, as langchain-openai's do.
+                        logprobs = choice.get("logprobs")
+                        yield ChatGenerationChunk(
+                            message=AIMessageChunk(content=text),
+                            generation_info={"logprobs": logprobs} if logprobs else None,
+                        )
         finally:
             # Also reached when the caller stops iterating early: tell llama.cpp to stop at
             # the next token and wait, so the lock is free for the next request.

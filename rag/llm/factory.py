@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import Runnable
 
 from core.settings import Settings
 from rag.llm import gguf
@@ -30,3 +31,21 @@ def model_label(settings: Settings) -> str:
     if settings.llm_backend == "openai":
         return f"{settings.llm_model_name} @ {settings.llm_base_url}"
     return f"{gguf.model_label(settings)} (embedded)"
+
+
+def constrained(llm: BaseChatModel, grammar: str, top_logprobs: int) -> Runnable:
+    """``llm`` bound to a GBNF ``grammar`` and asked for token probabilities.
+
+    llama.cpp takes the grammar directly (embedded) or as the request's ``grammar`` field (its
+    server, and vLLM/others that accept it); an endpoint that ignores the field answers
+    unconstrained, which the checks downstream treat like any unverified answer. Other chat
+    models (test fakes) are returned as they are.
+    """
+    from rag.llm.embedded import ChatXLlamaCpp
+    from rag.llm.openai import EndpointChatOpenAI
+
+    if isinstance(llm, ChatXLlamaCpp):
+        return llm.bind(grammar=grammar, logprobs=True, top_logprobs=top_logprobs)
+    if isinstance(llm, EndpointChatOpenAI):
+        return llm.bind(logprobs=True, top_logprobs=top_logprobs, extra_body={"grammar": grammar})
+    return llm

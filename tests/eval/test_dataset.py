@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import PROJECT_ROOT
-from eval.dataset import DatasetError, EvalItem, load_dataset
+from eval.dataset import DatasetError, EvalItem, check_items, load_dataset
 from index.articles import article_files, load_document
 
 DATASETS = PROJECT_ROOT / "eval" / "datasets"
@@ -56,6 +56,26 @@ def test_evidence_is_verbatim_in_the_cleaned_corpus(
         and not any(item.evidence in text for text in corpus.values())
     ]
     assert missing == []
+
+
+def test_the_sets_are_sound_large_and_adversarial(
+    splits: dict[str, list[EvalItem]], corpus: dict[str, str]
+) -> None:
+    items = splits["dev"] + splits["test"]
+    # Evidence and traps verbatim, answers only where answerable, no question twice.
+    assert check_items(items, corpus) == []
+    unanswerable = [i for i in items if not i.answerable]
+    adversarial = [i for i in unanswerable if i.adversarial]
+    assert len(items) >= 300 and len(unanswerable) >= 120 and len(adversarial) >= 80
+    # Every kind of trap is in both splits.
+    for name, split in splits.items():
+        assert {i.adversarial for i in split if i.adversarial} == {
+            "swap",
+            "negation",
+            "number",
+            "other_article",
+            "false_premise",
+        }, name
 
 
 def test_ids_unique_and_splits_disjoint(splits: dict[str, list[EvalItem]]) -> None:

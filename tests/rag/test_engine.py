@@ -36,7 +36,8 @@ class BrokenModel(GenericFakeChatModel):
 
 
 def test_earlier_answers_enter_the_prompt_without_their_markers(index: ArticleIndex) -> None:
-    engine = AnswerEngine(index.settings, index=index, llm=scripted("unused"))
+    settings = index.settings.model_copy(update={"answer_format": "free"})
+    engine = AnswerEngine(settings, index=index, llm=scripted("unused"))
     history = [Turn(user="Who took the photo?", assistant="Delil Souleiman took it [2].")]
     messages = engine._messages(
         {"question": "When?", "standalone": "When?", "history": history, "passages": []}
@@ -70,10 +71,32 @@ def test_a_failing_llm_rewrite_is_an_llm_error(index: ArticleIndex) -> None:
         engine.ask("Where was he?", history)
 
 
-def test_a_scripted_answer_is_checked_and_cited(index: ArticleIndex) -> None:
-    engine = AnswerEngine(
-        index.settings, index=index, llm=scripted("About 50,000 people emerged from Baghuz [3].")
-    )
+def test_a_scripted_free_answer_is_checked_and_cited(index: ArticleIndex) -> None:
+    settings = index.settings.model_copy(update={"answer_format": "free"})
+    engine = AnswerEngine(settings, index=index, llm=scripted("About 50,000 people emerged from Baghuz [3]."))
     answer = engine.ask("How many people emerged from Baghuz?")
     assert not answer.refused
     assert answer.citations and all("50,000" in c.quote for c in answer.citations)
+    assert answer.reading is None
+
+
+def test_a_structured_answer_cites_the_sentence_its_phrase_comes_from(index: ArticleIndex) -> None:
+    settings = index.settings.model_copy(update={"judgement": "rules", "support_check": False})
+    reply = "Answer: 50,000\nReply: Up to 50,000 people emerged from Baghuz."
+    engine = AnswerEngine(settings, index=index, llm=scripted(reply))
+    answer = engine.ask("How many people emerged from Baghuz?")
+    assert answer.reading is not None and answer.reading.phrase == "50,000"
+    assert not answer.refused, answer.refusal_reason
+    # One citation: exactly the sentence the phrase was quoted from, offsets into the article.
+    [citation] = answer.citations
+    assert "50,000" in citation.quote
+    document = index.document(citation.doc_id)
+    assert document is not None and document.text[citation.start : citation.end] == citation.quote
+    assert "50,000" in answer.answer and f"[{citation.n}]" in answer.answer
+
+
+def test_a_structured_answer_the_model_wanted_to_decline_is_refused(index: ArticleIndex) -> None:
+    settings = index.settings.model_copy(update={"judgement": "rules", "support_check": False})
+    engine = AnswerEngine(settings, index=index, llm=scripted("Answer: none"))
+    answer = engine.ask("How many people emerged from Baghuz?")
+    assert answer.refused

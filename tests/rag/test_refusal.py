@@ -1,12 +1,35 @@
-"""Refusal decisions on hand-made answers."""
+"""Refusal decisions on hand-made answers: the answer-type helpers and the rule checks."""
 
 from __future__ import annotations
 
 import pytest
 
+from core.settings import Settings
+from rag.checks import CheckContext, first_failure, rule_checks
 from rag.condense import topic_question
-from rag.refusal import expected_answer_type, has_answer_type, model_declined, refusal_reason
+from rag.refusal import expected_answer_type, has_answer_type, model_declined
 from rag.types import Turn
+
+
+def refusal_reason(
+    raw: str,
+    supported: str,
+    question: str,
+    cited: list[str],
+    n_passages: int,
+    min_coverage: float,
+    topic: str | None = None,
+) -> str | None:
+    """The first failing rule check for a free answer whose supported text is ``supported``."""
+    ctx = CheckContext(
+        question=question,
+        topic=topic or question,
+        raw_answer=raw,
+        answer_text=supported,
+        cited_texts=cited,
+        n_passages=n_passages,
+    )
+    return first_failure(ctx, rule_checks(Settings(min_question_coverage=min_coverage)))
 
 
 @pytest.mark.parametrize(
