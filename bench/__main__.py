@@ -188,50 +188,79 @@ def render_retrieval(doc: dict[str, Any]) -> list[str]:
 
 def render_answer(doc: dict[str, Any]) -> list[str]:
     r = doc["results"]
-    d, n, q = r["default"], r["naive"], r["ratios_default_over_naive"]
+    names = [k for k in ("default", "rules", "naive") if k in r]
+    p = {k: r[k] for k in names}
+    vs_rules = r.get("ratios_default_over_rules", {})
+    vs_naive = r["ratios_default_over_naive"]
 
-    def pp(p: dict[str, Any], key: str) -> str:
-        return f"{_v(p[key]['p50'])} / {_v(p[key]['p95'])}"
+    def pp(x: dict[str, Any], key: str) -> str:
+        return f"{_v(x[key]['p50'])} / {_v(x[key]['p95'])}"
 
-    rows = [
-        ("questions asked", d["questions"], n["questions"], None),
-        ("time to first token p50 / p95 (s)", pp(d, "ttft_s"), pp(n, "ttft_s"), q["ttft_p50"]),
-        ("whole answer p50 / p95 (s)", pp(d, "total_s"), pp(n, "total_s"), q["total_p50"]),
-        ("tokens/s after the first token", _v(d["tokens_per_s"]), _v(n["tokens_per_s"]), q["tokens_per_s"]),
+    def processed(x: dict[str, Any]) -> str:
+        return f"{_v(x['prompt_tokens']['p50'])} ({_v(x['prompt_tokens_processed']['p50'])})"
+
+    rows: list[tuple[str, list[Any], Any, Any]] = [
+        ("questions asked", [p[k]["questions"] for k in names], None, None),
+        (
+            "time to first token p50 / p95 (s)",
+            [pp(p[k], "ttft_s") for k in names],
+            vs_rules.get("ttft_p50"),
+            vs_naive["ttft_p50"],
+        ),
+        (
+            "whole answer p50 / p95 (s)",
+            [pp(p[k], "total_s") for k in names],
+            vs_rules.get("total_p50"),
+            vs_naive["total_p50"],
+        ),
+        (
+            "yes/no support check p50 / p95 (s)",
+            [pp(p[k], "support_check_s") if p[k].get("support_check_s", {}).get("n") else "–" for k in names],
+            None,
+            None,
+        ),
         (
             "llama.cpp generation rate (tokens/s)",
-            _v(d["decode_tokens_per_s"]),
-            _v(n["decode_tokens_per_s"]),
+            [_v(p[k]["decode_tokens_per_s"]) for k in names],
+            None,
             None,
         ),
         (
             "llama.cpp prompt processing (tokens/s)",
-            _v(d["prefill_tokens_per_s"]),
-            _v(n["prefill_tokens_per_s"]),
+            [_v(p[k]["prefill_tokens_per_s"]) for k in names],
+            None,
             None,
         ),
         (
             "prompt tokens p50 (processed, after KV-cache reuse)",
-            f"{_v(d['prompt_tokens']['p50'])} ({_v(d['prompt_tokens_processed']['p50'])})",
-            f"{_v(n['prompt_tokens']['p50'])} ({_v(n['prompt_tokens_processed']['p50'])})",
-            q["prompt_tokens_p50"],
+            [processed(p[k]) for k in names],
+            None,
+            vs_naive["prompt_tokens_p50"],
         ),
         (
-            "TTFT modelled as retrieval + prompt/prefill rate, p50 (s)",
-            _v(d["ttft_modelled_p50_s"]),
-            _v(n["ttft_modelled_p50_s"]),
+            "peak RSS of the answering process (MB)",
+            [_v(p[k]["peak_rss_mb"]) for k in names],
             None,
+            vs_naive["peak_rss"],
         ),
-        ("peak RSS of the answering process (MB)", _v(d["peak_rss_mb"]), _v(n["peak_rss_mb"]), q["peak_rss"]),
-        ("errors", len(d["errors"]), len(n["errors"]), None),
+        ("errors", [len(p[k]["errors"]) for k in names], None, None),
     ]
+    labels = {
+        "default": "product (default)",
+        "rules": "free answers + rules (before)",
+        "naive": "naive baseline",
+    }
+    head = " | ".join(labels[k] for k in names)
     return [
         f"{r['items']} of the {r['items_in_split']} items of `{r['dataset']}` (every question asked, "
-        f"earlier turns included, is one sample), both pipelines in the same run, alternating.",
+        f"earlier turns included, is one sample), all pipelines in the same run, in rotating order.",
         "",
-        "| measure | product (default) | naive baseline | ratio default / naive |",
-        "|---|---|---|---|",
-        *[f"| {a} | {_v(b)} | {_v(c)} | {_v(x)} |" for a, b, c, x in rows],
+        f"| measure | {head} | default / before | default / naive |",
+        "|" + "---|" * (len(names) + 3),
+        *[
+            f"| {a} | " + " | ".join(_v(v) for v in vals) + f" | {_v(x)} | {_v(y)} |"
+            for a, vals, x, y in rows
+        ],
     ]
 
 

@@ -1,10 +1,11 @@
-"""Answering: time to first token, total time, tokens/s and peak RSS, product vs naive baseline.
+"""Answering: time to first token, total time, tokens/s and peak RSS: the product (structured
+answers, calibrated decision), the product as it was before (free answers, hand-written rules:
+``rules``) and the naive baseline.
 
-Both pipelines run in the same benchmark run, each in its own worker process (so each process's
-peak RSS is its own), fed the same evaluation items alternately: item 1 to the product then the
-baseline, item 2 the other way round, and so on. Only one worker computes at a time, and a burst
-of load from elsewhere on the machine lands on both alike, so the ratios are fair even when the
-absolute numbers wander.
+All pipelines run in the same benchmark run, each in its own worker process (so each process's
+peak RSS is its own), fed the same evaluation items in turn, the order rotating from item to
+item. Only one worker computes at a time, and a burst of load from elsewhere on the machine
+lands on all alike, so the ratios are fair even when the absolute numbers wander.
 
 Items are played as ``eval.runner.play_item`` plays them (earlier turns of a conversation are
 asked first); every question asked is one timing sample. llama.cpp's own timings for each call
@@ -36,7 +37,7 @@ from core.settings import PROJECT_ROOT, Settings
 from eval.dataset import EvalItem, load_dataset
 
 DATASET = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
-PIPELINES = ("default", "naive")
+PIPELINES = ("default", "rules", "naive")
 ITEM_TIMEOUT_S = 600.0
 STARTUP_TIMEOUT_S = 600.0
 
@@ -115,8 +116,11 @@ class Recording:
 
 def _sample(answer: Any, calls: list[dict[str, Any]]) -> dict[str, Any]:
     t = answer.timings
-    usage = calls[-1]["usage"] if calls else {}
-    timings = calls[-1]["timings"] if calls else {}
+    # The answer's own generation: a structured answer's yes/no check (one token) comes after it.
+    main = [c for c in calls if (c["usage"] or {}).get("completion_tokens", 0) > 1] or calls
+    usage = main[-1]["usage"] if main else {}
+    timings = main[-1]["timings"] if main else {}
+    reading = getattr(answer, "reading", None)
     return {
         "ttft_s": t.ttft_s,
         "total_s": t.total_s,
@@ -132,6 +136,7 @@ def _sample(answer: Any, calls: list[dict[str, Any]]) -> dict[str, Any]:
         "prompt_ms": timings.get("prompt_ms"),
         "predicted_n": timings.get("predicted_n"),
         "predicted_ms": timings.get("predicted_ms"),
+        "check_s": reading.check_s if reading is not None else None,
     }
 
 
@@ -149,10 +154,13 @@ def _make_pipeline(name: str, settings: Settings, calls: LLMCalls) -> Any:
         from index.store import open_index
         from rag.engine import AnswerEngine
 
+        if name == "rules":  # the product before structured answers and the calibrated decision
+            settings = settings.model_copy(update={"answer_format": "free", "judgement": "rules"})
         index = open_index(settings)
         if index.is_empty():
             Ingestor(index, show_progress=False).sync_folder(settings.articles_dir)
         pipeline = AnswerEngine(settings, index=index, llm=llm)
+        pipeline.warm_up()  # as the chat does at start: the shared prompt prefix is cached
     pipeline.model = model_label(settings)
     return pipeline
 
@@ -278,6 +286,7 @@ def summarize_pipeline(asks: list[dict[str, Any]]) -> dict[str, Any]:
         "ttft_modelled_p50_s": round(median(modelled), 4) if modelled else None,
         "ttft_p50_s": ttft_p50,
         "refused": sum(1 for a in asks if a["refused"]),
+        "support_check_s": summarize([a["check_s"] for a in asks if a.get("check_s") is not None]),
     }
 
 
@@ -298,7 +307,7 @@ def run(cfg: AnswerConfig) -> dict[str, Any]:
         for n, item in enumerate(items):
             if time.perf_counter() - begin > cfg.budget_s:
                 break
-            order = PIPELINES if n % 2 == 0 else PIPELINES[::-1]
+            order = PIPELINES[n % len(PIPELINES) :] + PIPELINES[: n % len(PIPELINES)]
             for name in order:
                 reply = workers[name].call({"item": item.model_dump(mode="json")}, ITEM_TIMEOUT_S)
                 asks[name] += reply["asks"]
@@ -320,7 +329,7 @@ def run(cfg: AnswerConfig) -> dict[str, Any]:
         }
         for name in PIPELINES
     }
-    d, b = per["default"], per["naive"]
+    d, r, b = per["default"], per["rules"], per["naive"]
     return {
         "dataset": str(cfg.dataset.relative_to(PROJECT_ROOT))
         if cfg.dataset.is_relative_to(PROJECT_ROOT)
@@ -331,7 +340,14 @@ def run(cfg: AnswerConfig) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - begin, 1),
         "llm_threads": settings.llm_threads,
         "default": d,
+        "rules": r,
         "naive": b,
+        "ratios_default_over_rules": {
+            "ttft_p50": ratio(d["ttft_s"]["p50"], r["ttft_s"]["p50"]),
+            "ttft_p95": ratio(d["ttft_s"]["p95"], r["ttft_s"]["p95"]),
+            "total_p50": ratio(d["total_s"]["p50"], r["total_s"]["p50"]),
+            "total_p95": ratio(d["total_s"]["p95"], r["total_s"]["p95"]),
+        },
         "ratios_default_over_naive": {
             "ttft_p50": ratio(d["ttft_s"]["p50"], b["ttft_s"]["p50"]),
             "ttft_p95": ratio(d["ttft_s"]["p95"], b["ttft_s"]["p95"]),
@@ -346,7 +362,23 @@ def run(cfg: AnswerConfig) -> dict[str, Any]:
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     d = result["default"]
+    vs_rules = result.get("ratios_default_over_rules", {}).get("ttft_p50")
+    check = d.get("support_check_s", {}).get("p50")
     return [
+        {
+            "name": "time to first token p50, vs free answers with rules (same run)",
+            "target": "<= 1.2x",
+            "value": vs_rules,
+            "unit": "x",
+            "met": vs_rules is not None and vs_rules <= 1.2,
+        },
+        {
+            "name": "yes/no support check on the cached prompt p50",
+            "target": "< 0.3 s",
+            "value": check,
+            "unit": "s",
+            "met": check is not None and check < 0.3,
+        },
         {
             "name": "time to first token p50 (engine)",
             "target": "< 1.5 s",

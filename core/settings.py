@@ -113,12 +113,12 @@ class Settings(BaseSettings):
         True, description="Ask the model, on its cached prompt, whether the passages support its answer."
     )
     judgement: Literal["calibrated", "rules"] = Field(
-        "rules",
+        "calibrated",
         description="`calibrated`: one fitted classifier weighs every signal; `rules`: hand-written checks.",
     )
     calibration_file: Path | None = Field(
         None,
-        description="Fitted decision model (default: the one shipped for the model tier in `rag/judge/`).",
+        description="Fitted decision model (default: `rag/calibration/<tier>.json`).",
     )
     answer_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Least P(right) to answer (default: the calibration file's)."

@@ -75,7 +75,7 @@ def answer_grammar(sentences: list[str]) -> str:
         lines += rules
     spans = " | ".join(names) if names else '"none"'
     head = f'root ::= "Answer: " ({spans}) ("\\nReply: " reply)?'
-    return "\n".join([head, *lines, "reply ::= [^\\n]{1,300}"]) + "\n"
+    return "\n".join([head, *lines, "reply ::= [^\\n]+"]) + "\n"
 
 
 _LINE = re.compile(r"^(Answer|Reply):\s*(.*)$")

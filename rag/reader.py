@@ -33,7 +33,7 @@ from rag.text_match import content_terms, strip_markers
 from rag.types import Passage, Reading, ShownSentence, Turn
 
 # Alternatives asked for at each token: enough to see "none" when the model leans elsewhere.
-TOP_LOGPROBS = 10
+TOP_LOGPROBS = 20
 
 
 def squash(text: str) -> str:
@@ -110,8 +110,10 @@ def reading_from(text: str, choices: list[TokenChoice], sentences: list[ShownSen
     phrase = fields.get("answer", "")
     start = position_after(choices, "Answer:")
     p_none = None
+    first: list[tuple[str, float]] = []
     if start is not None and start < len(choices):
         p_none = mass(choices[start], lambda t: t.strip().lower().startswith("none"))
+        first = [(t, round(lp, 4)) for t, lp in choices[start].alternatives]
     phrase_tokens = []
     for choice in choices[start:] if start is not None else []:
         if "\n" in choice.token:  # the phrase ends with its line
@@ -124,6 +126,7 @@ def reading_from(text: str, choices: list[TokenChoice], sentences: list[ShownSen
         reply=fields.get("reply", ""),
         p_none=round(p_none, 6) if p_none is not None else None,
         phrase_logprob=round(phrase_logprob, 6) if phrase_logprob is not None else None,
+        first_alternatives=first,
         sentences=sentences,
     )
 

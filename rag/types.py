@@ -67,6 +67,9 @@ class Reading(BaseModel):
     p_none: float | None = None
     phrase_logprob: float | None = None
     p_supported: float | None = None
+    first_alternatives: list[tuple[str, float]] = Field(
+        default_factory=list, description="The likeliest first answer tokens and their log-probabilities."
+    )
     sentences: list[ShownSentence] = Field(default_factory=list)
     check_s: float | None = Field(None, description="Seconds the yes/no check took.")
 

@@ -99,7 +99,8 @@ class ChatHandlers:
         return [], render.SOURCES_PLACEHOLDER, render.ARTICLE_PLACEHOLDER, "", new_conversation_id(), ""
 
     def respond(self, question: str | None, conversation_id: object) -> Iterator[ChatUpdate]:
-        """Stream the model's draft into the chat, then replace it with the checked answer."""
+        """Show that the answer is being made and checked, then the checked answer (the model's
+        unchecked words are never shown)."""
         conv = self.conversation(conversation_id)
         turns = self.store.turns(conv)
         base = messages_for(turns)
@@ -110,18 +111,18 @@ class ChatHandlers:
             yield base, gr.skip(), render.status_html(str(exc)), gr.skip(), conv
             return
         history = [Turn(user=t.question, assistant=t.answer) for t in turns]
-        messages = [*base, user_message(question), assistant_message(render.streaming_html(""))]
+        messages = [*base, user_message(question), assistant_message(render.streaming_html(0))]
         yield messages, gr.skip(), "", "", conv
 
-        raw = ""
+        tokens = 0
         answer: Answer | None = None
         problem = ""
         try:
             for event in self.engine.stream(question, history):
                 if isinstance(event, TokenEvent):
-                    raw += event.text
+                    tokens += 1
                     # A new list per update: Gradio may still hold the previous one.
-                    messages = [*messages[:-1], assistant_message(render.streaming_html(raw))]
+                    messages = [*messages[:-1], assistant_message(render.streaming_html(tokens))]
                     yield messages, gr.skip(), "", gr.skip(), conv
                 elif isinstance(event, AnswerEvent):
                     answer = event.answer

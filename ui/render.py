@@ -69,12 +69,17 @@ def user_html(question: str) -> str:
     return f'<div class="user-question">{_text(question)}</div>'
 
 
-def streaming_html(raw: str) -> str:
-    """The model's draft as it streams; the checked answer replaces it when generation ends."""
-    draft = _text(raw.strip()) if raw.strip() else '<span class="thinking">Searching the articles…</span>'
+def streaming_html(tokens: int) -> str:
+    """What the chat shows while an answer is made: never the model's unchecked words (a user
+    would read claims the checks may withdraw), only how far the work has got."""
+    if tokens == 0:
+        state = "Searching the articles…"
+    else:
+        state = f"Checking the answer against the articles… ({tokens} tokens drafted)"
     return (
-        f'<div class="answer streaming"><p>{draft}<span class="cursor">▍</span></p>'
-        '<div class="small-print">Draft from the model; checking it against the sources…</div></div>'
+        f'<div class="answer streaming"><p><span class="thinking">{_text(state)}</span>'
+        '<span class="cursor">▍</span></p>'
+        '<div class="small-print">Only what the articles support will be shown.</div></div>'
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from index.lexical import STOPWORDS
 from index.text_analysis import sentence_spans
 from rag.refusal import adds_to_question, expected_answer_type, has_answer_type
 from rag.text_match import content_terms, coverage, stem, strip_markers
@@ -45,6 +46,14 @@ CANDIDATE_FEATURES = (
     "p_none",
     "phrase_logprob",
     "p_supported",
+    "novelty",
+    "neighbour_coverage_idf",
+    "coverage_gap",
+    "cosine_gap",
+    "next_to_best_match",
+    "quotation",
+    "typed_answer",
+    "pointer_mass",
 )
 
 
@@ -123,9 +132,12 @@ class FeatureExtractor:
         passage_terms = {c.passage.n: content_terms(c.passage.text) for c in cands}
         reply_terms = content_terms(strip_markers(reading.reply)[0]) if reading and reading.reply else set()
         phrase = reading.phrase if reading else ""
+        pointer = pointer_masses(cands, reading)
         rows = []
-        for cand, cosine in zip(cands, cosines, strict=True):
-            terms = content_terms(cand.text)
+        sentence_terms = [content_terms(c.text) for c in cands]
+        covered = [weighted_coverage(weights, t) for t in sentence_terms]
+        for i, (cand, cosine) in enumerate(zip(cands, cosines, strict=True)):
+            terms = sentence_terms[i]
             p_terms = passage_terms[cand.passage.n]
             rows.append(
                 {
@@ -148,9 +160,50 @@ class FeatureExtractor:
                     "p_none": _value(reading.p_none if reading else None, 0.5),
                     "phrase_logprob": _value(reading.phrase_logprob if reading else None, -3.0),
                     "p_supported": _value(reading.p_supported if reading else None, 0.5),
+                    # An answer brings words the question lacks; a copy of the question does not.
+                    "novelty": len(terms - topic_terms) / len(terms) if terms else 0.0,
                 }
             )
+        # How each sentence stands among the others: the answer is often the sentence that best
+        # matches the question, or the one right beside it ("..." she said; the next sentence).
+        best_cover = max(covered)
+        best_cosine = float(max(cosines))
+        matches = [i for i, c in enumerate(covered) if c == best_cover]
+        for i, row in enumerate(rows):
+            neighbours = [
+                j for j in (i - 1, i + 1) if 0 <= j < len(cands) and cands[j].passage.n == cands[i].passage.n
+            ]
+            row["neighbour_coverage_idf"] = max((covered[j] for j in neighbours), default=0.0)
+            row["coverage_gap"] = best_cover - covered[i]
+            row["cosine_gap"] = best_cosine - row["cosine"]
+            row["next_to_best_match"] = float(any(j in matches for j in neighbours) and i not in matches)
+            row["quotation"] = float(cands[i].text.lstrip().startswith(("“", '"', "‘")))
+            row["typed_answer"] = row["answer_type"] * (1.0 - row["open_question"])
+            row["pointer_mass"] = pointer[i]
         return rows
+
+
+def pointer_masses(cands: list[Candidate], reading: Reading | None) -> list[float]:
+    """Where the model wanted to start its answer: the share of its first-token probability (its
+    likeliest alternatives, before the grammar) on words that begin a word of each shown
+    sentence. Function words and word pieces shorter than two letters point nowhere."""
+    if reading is None or not reading.first_alternatives:
+        return [0.0] * len(cands)
+    words = [
+        {w.strip(".,;:!?\"'“”‘’()[]").lower() for w in c.text.split()} if c.shown else set() for c in cands
+    ]
+    masses = [0.0] * len(cands)
+    total = 0.0
+    for token, logprob in reading.first_alternatives:
+        key = token.strip().lower()
+        if (len(key) < 2 and not key.isdigit()) or key in STOPWORDS:
+            continue
+        p = math.exp(logprob)
+        total += p
+        for i, vocab in enumerate(words):
+            if any(w.startswith(key) for w in vocab):
+                masses[i] += p
+    return [m / total for m in masses] if total else masses
 
 
 def _value(value: float | None, missing: float) -> float:

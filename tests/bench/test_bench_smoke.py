@@ -97,13 +97,16 @@ def test_retrieval_smoke(tmp_path: Path, model_cache: Path) -> None:
 def test_answer_smoke(tmp_path: Path, model_cache: Path) -> None:
     r = _run("answer", tmp_path, model_cache)["results"]
     assert r["items"] == 1
-    for name in ("default", "naive"):
+    for name in ("default", "rules", "naive"):
         p = r[name]
         assert p["questions"] >= 1 and not p["errors"]
         assert p["ttft_s"]["p50"] > 0 and p["total_s"]["p50"] >= p["ttft_s"]["p50"]
         assert p["prompt_tokens"]["p50"] > 0 and p["prefill_tokens_per_s"] > 0
         assert p["peak_rss_mb"] > 100
     assert r["ratios_default_over_naive"]["ttft_p50"] > 0
+    assert r["ratios_default_over_rules"]["ttft_p50"] > 0
+    # The structured default asks its yes/no check; the free-answer pipeline does not.
+    assert r["default"]["support_check_s"]["n"] >= 1 and r["rules"]["support_check_s"]["n"] == 0
 
 
 @pytest.mark.slow

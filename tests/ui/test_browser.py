@@ -122,11 +122,10 @@ QUESTION = EXAMPLE_QUESTIONS[0]
 
 def test_a_citation_chip_opens_the_article_at_the_supporting_text(page, server, tmp_path) -> None:
     page.locator("#chatbot").get_by_text(QUESTION).click()
-    # The model's tokens show up as they arrive, before the checked answer replaces them.
+    # While the model writes, the chat says the answer is being checked (never its raw words).
     page.wait_for_function(
         "() => { const d = document.querySelector('#chatbot .answer.streaming p');"
-        " return d && d.innerText.replace('▍', '').trim().length > 0"
-        " && !d.innerText.includes('Searching the articles'); }",
+        " return d && d.innerText.includes('Checking the answer'); }",
         timeout=ANSWER_TIMEOUT_MS,
     )
     answer = _wait_for_answer(page, 1)

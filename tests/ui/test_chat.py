@@ -40,17 +40,20 @@ def is_skip(value: object) -> bool:
     return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
 
 
-def test_answer_streams_the_draft_then_the_checked_answer(chat: ChatHandlers) -> None:
+def test_answer_shows_a_checking_state_then_the_checked_answer(chat: ChatHandlers) -> None:
     conv = new_conversation_id()
     updates = list(chat.respond("  How many   passengers? ", conv))
     first, drafts, final = updates[0], updates[1:-1], updates[-1]
     # The question appears at once, the box is cleared, a placeholder draft waits.
     assert render.user_html("How many passengers?") == first[0][0]["content"]
     assert "Searching the articles" in first[0][1]["content"] and first[3] == ""
-    # Each token extends the escaped draft.
+    # Each token moves the checking state on; the model's unchecked words never appear.
     assert len(drafts) == len(chat.engine.tokens)
-    assert "The Saltfjord &lt;b&gt;carries 412 [1]." in drafts[-1][0][-1]["content"]
-    assert all("cite-chip" not in d[0][-1]["content"] for d in drafts)
+    assert f"({len(chat.engine.tokens)} tokens drafted)" in drafts[-1][0][-1]["content"]
+    for draft in drafts:
+        shown = draft[0][-1]["content"]
+        assert "Checking the answer" in shown and "cite-chip" not in shown
+        assert not any(token.strip() and token.strip() in shown for token in chat.engine.tokens)
     # Then the checked answer, with chips, small print and the sources panel.
     messages, sources, status, _question, conv_out = final
     assert conv_out == conv and status == ""
