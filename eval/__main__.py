@@ -1,8 +1,9 @@
 """``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
 ``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
 ``python -m eval compare RUN_A RUN_B``, ``python -m eval calibrate RUN [--out FILE]`` (fit the
-calibrated decision) and ``python -m eval check FILE ...`` (a question set's evidence
-and traps against the shipped articles)."""
+calibrated decision), ``python -m eval table NAME=RUN ...`` (rates with Wilson intervals) and
+``python -m eval check FILE ...`` (a question set's evidence and traps against the shipped
+articles)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from eval.recheck import RecheckError, load_run, recheck
 from eval.report import build_summary, write_run
 from eval.runner import Pipeline, PlayedItem, play_item
 from eval.scoring import by_category, score_played
+from eval.table import TableError, table
 from index.articles import article_files, load_document
 from index.ingest import Ingestor
 from index.store import open_index
@@ -256,6 +258,17 @@ def _print_headline(summary: dict[str, Any], paths: dict[str, Path]) -> None:
         print(f"{kind}: {path}")
 
 
+def table_runs(args: argparse.Namespace) -> int:
+    rows = []
+    for spec in args.runs:
+        name, sep, path = spec.rpartition("=")
+        if not sep or not name:
+            raise TableError(f"{spec!r}: write each run as NAME=RUN")
+        rows.append((name, Path(path)))
+    print(table(rows), end="")
+    return 0
+
+
 def calibrate_run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
@@ -326,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         "--refusal-precision", type=float, default=0.85, help="share of refusals that must be right"
     )
     cal_p.add_argument("--out", type=Path, help="calibration file to write (e.g. rag/calibration/0.5b.json)")
+    tab_p = sub.add_parser("table", help="runs side by side, rates with Wilson 95% intervals (markdown)")
+    tab_p.add_argument("runs", nargs="+", metavar="NAME=RUN", help="a row name and its run folder")
     chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
     chk_p.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args(argv)
@@ -340,13 +355,15 @@ def main(argv: list[str] | None = None) -> int:
             return recheck_run(args)
         if args.command == "check":
             return check_datasets(args)
+        if args.command == "table":
+            return table_runs(args)
         if args.command == "calibrate":
             return calibrate_run(args)
         return run(args)
     except EvalCLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
-    except CompareError as exc:
+    except (CompareError, TableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (LLMError, RuntimeError) as exc:  # model, store and server errors carry a readable message

@@ -232,10 +232,16 @@ def aggregate(metrics: list[ItemMetrics]) -> dict[str, Any]:
 
 
 def category_groups(item: EvalItem) -> dict[str, str]:
-    """The groups an item is reported in: its kind, its article, and the dataset's own category."""
+    """The groups an item is reported in: its kind, its article, the dataset's own category, and for
+    unanswerable items whether (and how) they are adversarial."""
     groups = {"kind": item.kind, "doc": item.doc or "(none)"}
     if item.category:
         groups["category"] = item.category
+    if not item.answerable:
+        # Refusal is reported for the look-answerable (SQuAD 2.0) items apart from the plain ones.
+        groups["unanswerable"] = "adversarial" if item.adversarial else "plain"
+        if item.adversarial:
+            groups["adversarial"] = item.adversarial
     return groups
 
 

@@ -52,9 +52,12 @@ def format_sources(answer: Answer) -> str:
 
 def _answer_once(engine: AnswerEngine, question: str, history: list[Turn], as_json: bool) -> Answer:
     answer: Answer | None = None
+    drafting = False
     for event in engine.stream(question, history):
-        if isinstance(event, TokenEvent) and not as_json:
-            print(event.text, end="", flush=True)
+        # Only checked words are shown: the model's draft may be withdrawn by the checks.
+        if isinstance(event, TokenEvent) and not as_json and not drafting:
+            print("Checking the answer against the articles…", file=sys.stderr, flush=True)
+            drafting = True
         elif isinstance(event, AnswerEvent):
             answer = event.answer
     assert answer is not None
@@ -62,7 +65,7 @@ def _answer_once(engine: AnswerEngine, question: str, history: list[Turn], as_js
         print(answer.model_dump_json())
     else:
         t = answer.timings
-        print(f"\n\n{answer.answer}\n\n{format_sources(answer)}")
+        print(f"{answer.answer}\n\n{format_sources(answer)}")
         print(f"\n(retrieval {t.retrieval_s:.2f}s, first token {t.ttft_s or 0:.2f}s, total {t.total_s:.2f}s)")
     return answer
 

@@ -152,7 +152,12 @@ class AnswerVerifier:
         if reason or chosen is None:
             return "", [], reason or "unsupported", p_correct
         text, citation = self._present(
-            cands[chosen], chosen == quoted_from, reading, passages, question, history
+            _with_quoted_neighbour(cands, chosen, quoted_from),
+            chosen == quoted_from,
+            reading,
+            passages,
+            question,
+            history,
         )
         return text, [citation], None, p_correct
 
@@ -180,6 +185,19 @@ class AnswerVerifier:
                     update={"score": supported[0].support}
                 )
         return _quoted(citation), citation
+
+
+def _with_quoted_neighbour(cands: list[Candidate], chosen: int, quoted_from: int | None) -> Candidate:
+    """The chosen sentence, joined with the next or previous one when the model quoted its phrase
+    from there: the answer often sits beside the sentence that matches the question ("... was
+    painted teal. The painting was done by keeper Ingrid Solberg"; a caption and its credit line)."""
+    cand = cands[chosen]
+    if quoted_from is None or abs(quoted_from - chosen) != 1:
+        return cand
+    other = cands[quoted_from]
+    if other.passage.chunk_id != cand.passage.chunk_id:
+        return cand
+    return Candidate(cand.passage, min(cand.start, other.start), max(cand.end, other.end), cand.shown)
 
 
 def _said(question: str, history: list[Turn]) -> str:

@@ -22,9 +22,9 @@ from ui.chat_store import ChatStore
 from ui.frontend import ARTICLE_JS, CSS, SOURCES_JS
 
 EXAMPLE_QUESTIONS = (
-    "Who took the photo of the blindfolded fighters?",
     "How many people emerged from Baghuz?",
     "Where did Baghdadi flee to?",
+    "Which city did US airstrikes save from an Isis incursion?",
 )
 QUEUE_MAX_SIZE = 512  # waiting requests; beyond this Gradio says the queue is full
 BROWSER_STORAGE_KEY = "newsqa-conversation"

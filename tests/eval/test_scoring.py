@@ -159,8 +159,9 @@ def scored_set() -> tuple[list[EvalItem], list]:
         item("C", ["Mosul"], "the battle for Mosul began", doc="d2", category="single"),
         # D: unanswerable, refused (right).
         item("D", doc="d2", category="unanswerable"),
-        # E: unanswerable, answered (wrong), with a citation that must not count for precision.
-        item("E", doc="d2", category="unanswerable"),
+        # E: unanswerable and adversarial (a swapped role), answered (wrong), with a citation that
+        # must not count for precision.
+        item("E", doc="d2", category="unanswerable").model_copy(update={"adversarial": "swap", "trap": "x"}),
     ]
     answers = [
         answer(
@@ -200,7 +201,7 @@ def test_aggregate_by_hand(scored_set: tuple[list[EvalItem], list]) -> None:
 def test_by_category_groups_kind_doc_and_dataset_category(scored_set: tuple[list[EvalItem], list]) -> None:
     items, metrics = scored_set
     groups = by_category(items, metrics)
-    assert set(groups) == {"kind", "doc", "category"}
+    assert set(groups) == {"kind", "doc", "category", "unanswerable", "adversarial"}
     kind = groups["kind"]
     assert {name: g["n_items"] for name, g in kind.items()} == {
         "multi-turn": 1,
@@ -214,6 +215,12 @@ def test_by_category_groups_kind_doc_and_dataset_category(scored_set: tuple[list
     assert groups["doc"]["d1"]["n_items"] == 2 and groups["doc"]["d2"]["n_items"] == 3
     # B has no dataset category, so only four items are grouped by it.
     assert {name: g["n_items"] for name, g in groups["category"].items()} == {"single": 2, "unanswerable": 2}
+    # Refusal apart for the adversarial items: D (plain) was refused, E (adversarial) was not.
+    assert {name: g["refusal_rate_unanswerable"] for name, g in groups["unanswerable"].items()} == {
+        "adversarial": 0.0,
+        "plain": 1.0,
+    }
+    assert list(groups["adversarial"]) == ["swap"]
 
 
 def test_rates_are_none_without_a_denominator() -> None:
