@@ -1,4 +1,4 @@
-"""The project's question sets: they load, their evidence is real, and the split is clean."""
+"""The project's question sets: they load, their evidence is real, and the splits are clean."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ ARTICLES = PROJECT_ROOT / "data" / "articles"
 @pytest.fixture(scope="module")
 def splits() -> dict[str, list[EvalItem]]:
     return {name: load_dataset(DATASETS / f"{name}.jsonl") for name in ("dev", "test")}
+
+
+@pytest.fixture(scope="module")
+def train() -> list[EvalItem]:
+    """The training split: only for fitting the calibrated decision, never for reported scores."""
+    return load_dataset(DATASETS / "train.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +84,47 @@ def test_the_sets_are_sound_large_and_adversarial(
         }, name
 
 
-def test_ids_unique_and_splits_disjoint(splits: dict[str, list[EvalItem]]) -> None:
+def test_ids_unique_and_splits_disjoint(splits: dict[str, list[EvalItem]], train: list[EvalItem]) -> None:
     dev_ids = [item.id for item in splits["dev"]]
     test_ids = [item.id for item in splits["test"]]
+    train_ids = [item.id for item in train]
     assert len(set(dev_ids)) == len(dev_ids)
     assert len(set(test_ids)) == len(test_ids)
+    assert len(set(train_ids)) == len(train_ids)
     assert set(dev_ids).isdisjoint(test_ids)
+    assert set(train_ids).isdisjoint(dev_ids) and set(train_ids).isdisjoint(test_ids)
+
+
+def test_train_split_is_sound_and_apart_from_the_evaluation_sets(
+    splits: dict[str, list[EvalItem]], train: list[EvalItem], corpus: dict[str, str]
+) -> None:
+    # Evidence and traps verbatim in the cleaned corpus, answers only where answerable.
+    assert check_items(train, corpus) == []
+    assert {item.kind for item in train} == {"single-turn", "multi-turn", "unanswerable"}
+    docs = {item.doc for item in train}
+    assert docs == {"guardian-baghuz-final-battle.txt", "spiegel-beaten-but-not-defeated.txt"}
+    for item in train:
+        if item.answerable:
+            assert item.answers and all(a.strip() for a in item.answers) and item.evidence, item.id
+        else:
+            assert item.answers == [], item.id
+    unanswerable = [i for i in train if not i.answerable]
+    assert len(train) >= 300 and len(unanswerable) >= 140
+    assert len([i for i in unanswerable if i.adversarial]) >= 110
+    assert {i.adversarial for i in unanswerable if i.adversarial} == {
+        "swap",
+        "negation",
+        "number",
+        "other_article",
+        "false_premise",
+    }
+
+    # No question of dev or test is repeated in train.
+    def key(item: EvalItem) -> str:
+        return " ".join(item.question.lower().split())
+
+    asked = {key(i) for items in splits.values() for i in items if not i.history}
+    assert not [i.id for i in train if not i.history and key(i) in asked]
 
 
 def test_multi_turn_history_is_for_the_system_to_play(splits: dict[str, list[EvalItem]]) -> None:
