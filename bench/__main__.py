@@ -266,21 +266,36 @@ def render_answer(doc: dict[str, Any]) -> list[str]:
 
 def render_load(doc: dict[str, Any]) -> list[str]:
     r = doc["results"]
+    names = [r["baseline"], r["tested"]]
+    apps = "; ".join(
+        f"{name}: started in {r['apps'][name]['startup_s']} s, {_v(r['apps'][name]['rss_idle_mb'], 'MB')} "
+        f"idle, peak {_v(r['apps'][name]['peak_rss_mb'], 'MB')}"
+        for name in names
+    )
     lines = [
-        f"`python -m ui` on {r['app']['host']} (started in {r['app']['startup_s']} s, "
-        f"{_v(r['app']['rss_idle_mb'], 'MB')} idle, peak {_v(r['app']['peak_rss_mb'], 'MB')}); each session "
-        "a separate gradio_client with its own conversation. Latency from submit to the checked answer.",
+        f"`python -m ui` on {r['host']}, twice: {apps}. Each session is a separate gradio_client "
+        "with its own conversation; both apps get the same questions, level by level, in "
+        "alternating order (same run, same machine). Latency from submit to the checked answer; "
+        "first token: submit to the first streamed update, queue wait included.",
         "",
-        "| sessions | answers | errors | throughput (answers/min) | latency p50 / p95 (s) "
+        "| sessions | configuration | answers | errors | throughput (answers/min) | latency p50 / p95 (s) "
         "| first token p50 (s) | app RSS after |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for lv in r["levels"]:
+        for name in names:
+            row = lv[name]
+            lines.append(
+                f"| {lv['sessions']} | {name} | {row['completed']}/{row['requests']} | {row['errors']} | "
+                f"{_v(row['throughput_answers_per_min'])} | "
+                f"{_v(row['latency_s']['p50'])} / {_v(row['latency_s']['p95'])} | "
+                f"{_v(row['first_token_s']['p50'])} | {_v(row['app_rss_mb'], 'MB')} |"
+            )
+        ratios = lv["ratios"]
         lines.append(
-            f"| {lv['sessions']} | {lv['completed']}/{lv['requests']} | {lv['errors']} | "
-            f"{_v(lv['throughput_answers_per_min'])} | "
-            f"{_v(lv['latency_s']['p50'])} / {_v(lv['latency_s']['p95'])} | "
-            f"{_v(lv['first_token_s']['p50'])} | {_v(lv['app_rss_mb'], 'MB')} |"
+            f"| {lv['sessions']} | *{names[1]} / {names[0]}* | | | *{_v(ratios['throughput'])}×* | "
+            f"*{_v(ratios['latency_p50'])} / {_v(ratios['latency_p95'])}* | "
+            f"*{_v(ratios['first_token_p50'])}* | |"
         )
     return lines
 

@@ -112,9 +112,16 @@ def test_answer_smoke(tmp_path: Path, model_cache: Path) -> None:
 @pytest.mark.slow
 def test_load_smoke(tmp_path: Path, model_cache: Path) -> None:
     r = _run("load", tmp_path, model_cache)["results"]
+    # One slot against two, in the same run, on the same questions.
+    assert (r["baseline"], r["tested"]) == ("one slot", "2 slots")
+    assert {name: app["slots"] for name, app in r["apps"].items()} == {"one slot": 1, "2 slots": 2}
     (level,) = r["levels"]
-    assert level["sessions"] == 2 and level["completed"] == 2 and level["errors"] == 0
-    assert r["app"]["host"] == "127.0.0.1" and r["app"]["peak_rss_mb"] > 100
+    assert level["sessions"] == 2 and level["order"] == ["one slot", "2 slots"]
+    for name in ("one slot", "2 slots"):
+        assert level[name]["completed"] == 2 and level[name]["errors"] == 0
+        assert level[name]["first_token_s"]["n"] == 2
+        assert r["apps"][name]["peak_rss_mb"] > 100
+    assert level["ratios"]["throughput"] > 0 and r["host"] == "127.0.0.1"
 
 
 def test_results_name_project_paths_relative_to_the_project(tmp_path: Path) -> None:
