@@ -50,9 +50,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_commands_are_installed_and_declared_with_the_pinned_dependencies(venv: Path) -> None:
     probe = (
         "import importlib.metadata as m, json\n"
-        "eps = {e.name: e.value for e in m.entry_points(group='console_scripts') if e.name.startswith('newsqa')}\n"
-        "for e in m.entry_points(group='console_scripts'):\n"
-        "    if e.name.startswith('newsqa'): e.load()\n"
+        "ours = [e for e in m.entry_points(group='console_scripts') if e.name.startswith('newsqa')]\n"
+        "eps = {e.name: e.value for e in ours}\n"
+        "for e in ours: e.load()\n"
         "print(json.dumps({'eps': eps, 'requires': m.requires('newsqa')}))\n"
     )
     done = subprocess.run(
