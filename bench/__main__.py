@@ -24,9 +24,11 @@ BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 WORK_DIR = RESULTS_DIR / "tmp"  # git-ignored: corpus, indexes, logs
 README = BENCH_DIR / "README.md"
+PROJECT_README = PROJECT_ROOT / "README.md"  # holds the load table too, between its own markers
 NAMES = ("ingest", "retrieval", "answer", "load")
 LLM_BOUND = ("answer", "load")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+LOAD_START, LOAD_END = "<!-- load:start -->", "<!-- load:end -->"
 
 
 def _module(name: str) -> Any:
@@ -327,6 +329,25 @@ def render(results: Path) -> str:
     return "\n".join(lines)
 
 
+def update_load_table(readme: Path, results: Path) -> bool:
+    """The load table (with its header line and targets) between the load markers of ``readme``;
+    False when there is no load result or no such markers."""
+    path = results / "load.json"
+    if not path.is_file() or not readme.is_file():
+        return False
+    text = readme.read_text(encoding="utf-8")
+    if LOAD_START not in text or LOAD_END not in text:
+        return False
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("error"):
+        return False
+    block = [_header(doc), "", *render_load(doc), "", *render_targets([doc])]
+    head, rest = text.split(LOAD_START, 1)
+    _, tail = rest.split(LOAD_END, 1)
+    readme.write_text(f"{head}{LOAD_START}\n" + "\n".join(block) + f"\n{LOAD_END}{tail}", encoding="utf-8")
+    return True
+
+
 def update_readme(readme: Path, table: str) -> None:
     text = readme.read_text(encoding="utf-8") if readme.is_file() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START not in text or END not in text:
@@ -375,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} done in {doc['duration_s']} s", file=sys.stderr, flush=True)
     table = render(args.results)
     update_readme(args.readme, table)
+    if "load" in names and args.readme == README:  # a run into another README leaves the project's
+        update_load_table(PROJECT_README, args.results)
     print(table)
     print(
         f"\nbench: {time.perf_counter() - started:,.0f} s in all; results in {args.results}", file=sys.stderr
