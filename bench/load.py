@@ -279,7 +279,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": f"latency p95 at {n} sessions, {tested} vs {base} (s)",
             "target": "lower",
-            "value": f"{p95[0]} vs {p95[1]}",
+            "value": f"{p95[0]:.1f} vs {p95[1]:.1f}" if None not in p95 else None,
             "unit": "",
             "met": None not in p95 and p95[0] < p95[1],
         }

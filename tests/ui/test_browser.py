@@ -163,40 +163,6 @@ def _assert_nothing_shown_is_withdrawn(drafts: list[str], final: str) -> None:
             assert sentence in final_text, f"shown while streaming but not in the answer: {sentence!r}"
 
 
-def test_the_default_stream_shows_no_unchecked_words(page) -> None:
-    for drafts, final in _record_answers(page, [EXAMPLE_QUESTIONS[1], "Who is Shiraz Maher?"]):
-        # Structured answers are decided whole: while they are made, only the state shows.
-        assert drafts and all(text == "" for text in drafts), drafts
-        _assert_nothing_shown_is_withdrawn(drafts, final)
-
-
-@pytest.fixture(scope="module")
-def free_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[UIServer]:
-    srv = UIServer(tmp_path_factory.mktemp("ui-free"), model_cache, RAG_ANSWER_FORMAT="free")
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-def test_free_text_answers_stream_checked_sentences_that_stay(browser, free_server) -> None:
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(free_server.url)
-    page.wait_for_selector("#question textarea")
-    questions = [
-        "Which city did US airstrikes save from an Isis incursion?",
-        "How many men did Isis lose in Kobane, and what did it gain?",
-        "What did Shiraz Maher say about Kobane?",
-    ]
-    recorded = _record_answers(page, questions)
-    for drafts, final in recorded:
-        _assert_nothing_shown_is_withdrawn(drafts, final)
-    # Sentences did appear before their answers were complete, each with its chip.
-    streamed = [text for drafts, _ in recorded for text in drafts if text]
-    assert streamed, recorded
-    page.close()
-
-
 def _screenshot(page: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
@@ -285,3 +251,39 @@ def test_markup_in_a_question_is_shown_not_run(page) -> None:
     assert page.locator("#chatbot img, #sources img, #chatbot script").count() == 0
     shown = page.locator("#chatbot .user-question").first.inner_text()
     assert '<img src=x onerror="window.__xss=1">' in shown
+
+
+def test_the_default_stream_shows_no_unchecked_words(page) -> None:
+    for drafts, final in _record_answers(page, [EXAMPLE_QUESTIONS[1], "Who is Shiraz Maher?"]):
+        # Structured answers are decided whole: while they are made, only the state shows.
+        assert drafts and all(text == "" for text in drafts), drafts
+        _assert_nothing_shown_is_withdrawn(drafts, final)
+
+
+@pytest.fixture(scope="module")
+def free_server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[UIServer]:
+    srv = UIServer(tmp_path_factory.mktemp("ui-free"), model_cache, RAG_ANSWER_FORMAT="free")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_free_text_answers_stream_checked_sentences_that_stay(browser, free_server) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(free_server.url)
+    page.wait_for_selector("#question textarea")
+    # The 0.5B model mostly answers in one sentence, which is complete only when the answer is;
+    # it quotes Barzani in two, the first of which is checked and shown while it writes the
+    # second. The model's other kinds of answer must keep the rule too.
+    questions = [
+        "What did Masrour Barzani say about Isis?",
+        "Which city did US airstrikes save from an Isis incursion?",
+    ]
+    recorded = _record_answers(page, questions)
+    for drafts, final in recorded:
+        _assert_nothing_shown_is_withdrawn(drafts, final)
+    # Sentences did appear before their answers were complete, each with its chip.
+    streamed = [text for drafts, _ in recorded for text in drafts if text]
+    assert streamed, recorded
+    page.close()
