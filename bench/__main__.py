@@ -24,9 +24,11 @@ BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 WORK_DIR = RESULTS_DIR / "tmp"  # git-ignored: corpus, indexes, logs
 README = BENCH_DIR / "README.md"
+PROJECT_README = PROJECT_ROOT / "README.md"  # holds the load table too, between its own markers
 NAMES = ("ingest", "retrieval", "answer", "load")
 LLM_BOUND = ("answer", "load")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+LOAD_START, LOAD_END = "<!-- load:start -->", "<!-- load:end -->"
 
 
 def _module(name: str) -> Any:
@@ -266,21 +268,36 @@ def render_answer(doc: dict[str, Any]) -> list[str]:
 
 def render_load(doc: dict[str, Any]) -> list[str]:
     r = doc["results"]
+    names = [r["baseline"], r["tested"]]
+    apps = "; ".join(
+        f"{name}: started in {r['apps'][name]['startup_s']} s, {_v(r['apps'][name]['rss_idle_mb'], 'MB')} "
+        f"idle, peak {_v(r['apps'][name]['peak_rss_mb'], 'MB')}"
+        for name in names
+    )
     lines = [
-        f"`python -m ui` on {r['app']['host']} (started in {r['app']['startup_s']} s, "
-        f"{_v(r['app']['rss_idle_mb'], 'MB')} idle, peak {_v(r['app']['peak_rss_mb'], 'MB')}); each session "
-        "a separate gradio_client with its own conversation. Latency from submit to the checked answer.",
+        f"`python -m ui` on {r['host']}, twice: {apps}. Each session is a separate gradio_client "
+        "with its own conversation; both apps get the same questions, level by level, in "
+        "alternating order (same run, same machine). Latency from submit to the checked answer; "
+        "first token: submit to the first streamed update, queue wait included.",
         "",
-        "| sessions | answers | errors | throughput (answers/min) | latency p50 / p95 (s) "
+        "| sessions | configuration | answers | errors | throughput (answers/min) | latency p50 / p95 (s) "
         "| first token p50 (s) | app RSS after |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for lv in r["levels"]:
+        for name in names:
+            row = lv[name]
+            lines.append(
+                f"| {lv['sessions']} | {name} | {row['completed']}/{row['requests']} | {row['errors']} | "
+                f"{_v(row['throughput_answers_per_min'])} | "
+                f"{_v(row['latency_s']['p50'])} / {_v(row['latency_s']['p95'])} | "
+                f"{_v(row['first_token_s']['p50'])} | {_v(row['app_rss_mb'], 'MB')} |"
+            )
+        ratios = lv["ratios"]
         lines.append(
-            f"| {lv['sessions']} | {lv['completed']}/{lv['requests']} | {lv['errors']} | "
-            f"{_v(lv['throughput_answers_per_min'])} | "
-            f"{_v(lv['latency_s']['p50'])} / {_v(lv['latency_s']['p95'])} | "
-            f"{_v(lv['first_token_s']['p50'])} | {_v(lv['app_rss_mb'], 'MB')} |"
+            f"| {lv['sessions']} | *{names[1]} / {names[0]}* | | | *{_v(ratios['throughput'])}×* | "
+            f"*{_v(ratios['latency_p50'])} / {_v(ratios['latency_p95'])}* | "
+            f"*{_v(ratios['first_token_p50'])}* | |"
         )
     return lines
 
@@ -310,6 +327,25 @@ def render(results: Path) -> str:
         else:
             lines += RENDER[doc["benchmark"]](doc)
     return "\n".join(lines)
+
+
+def update_load_table(readme: Path, results: Path) -> bool:
+    """The load table (with its header line and targets) between the load markers of ``readme``;
+    False when there is no load result or no such markers."""
+    path = results / "load.json"
+    if not path.is_file() or not readme.is_file():
+        return False
+    text = readme.read_text(encoding="utf-8")
+    if LOAD_START not in text or LOAD_END not in text:
+        return False
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("error"):
+        return False
+    block = [_header(doc), "", *render_load(doc), "", *render_targets([doc])]
+    head, rest = text.split(LOAD_START, 1)
+    _, tail = rest.split(LOAD_END, 1)
+    readme.write_text(f"{head}{LOAD_START}\n" + "\n".join(block) + f"\n{LOAD_END}{tail}", encoding="utf-8")
+    return True
 
 
 def update_readme(readme: Path, table: str) -> None:
@@ -360,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} done in {doc['duration_s']} s", file=sys.stderr, flush=True)
     table = render(args.results)
     update_readme(args.readme, table)
+    if "load" in names and args.readme == README:  # a run into another README leaves the project's
+        update_load_table(PROJECT_README, args.results)
     print(table)
     print(
         f"\nbench: {time.perf_counter() - started:,.0f} s in all; results in {args.results}", file=sys.stderr

@@ -1,10 +1,12 @@
-"""Load: N concurrent chat sessions against the running app (``python -m ui`` on 127.0.0.1).
+"""Load: N concurrent chat sessions against the running app (``python -m ui`` on 127.0.0.1), with
+one llama.cpp slot and with several, in the same run.
 
 Each session is its own ``gradio_client.Client`` with its own conversation, asking questions one
-after another through the ``/ask`` endpoint, exactly as a browser tab does. The app answers one
-question at a time (one embedded model; ``concurrency_limit=1``) and queues the rest, so with N
-sessions throughput should stay flat and latency grow about N-fold: what matters is that nothing
-fails or times out, and that the chat process's memory stays bounded.
+after another through the ``/ask`` endpoint, exactly as a browser tab does. Two apps run side by
+side, one with ``RAG_LLM_PARALLEL=1`` and one with the slots under test, and every level is
+played on both, one after the other, the order alternating from level to level: on a shared
+machine whose speed drifts, both configurations meet the same conditions and are compared as
+ratios. Only one app is busy at a time; the idle one costs memory, not CPU.
 
 Bounded in count (questions per session) and in time (no session starts a new question after the
 level's time cap; a request that takes longer than its timeout is an error).
@@ -18,13 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import mb, peak_rss_bytes, rss_bytes, summarize, timer
-from core.settings import PROJECT_ROOT
+from bench.measure import mb, peak_rss_bytes, ratio, rss_bytes, summarize, timer
+from core.settings import PROJECT_ROOT, load_settings
 from eval.dataset import load_dataset
 
 DATASET = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
@@ -35,28 +37,40 @@ STARTUP_TIMEOUT_S = 600.0
 @dataclass
 class LoadConfig:
     work: Path
-    levels: tuple[int, ...] = (1, 4, 16)
-    # Questions per session at each level: 3, 4 and 16 answers, a few minutes in all.
-    questions_per_session: dict[int, int] = field(default_factory=lambda: {1: 3, 4: 1, 16: 1})
-    level_cap_s: float = 300.0  # no new question is started after this
-    request_timeout_s: float = 900.0  # 16 queued answers on a busy machine take minutes
+    levels: tuple[int, ...] = (1, 4, 16, 32)
+    # Questions per session at each level: 3, 4, 16 and 32 answers per configuration.
+    questions_per_session: dict[int, int] = field(default_factory=lambda: {1: 3, 4: 1, 16: 1, 32: 1})
+    # The configuration under test; None = the product's default (RAG_LLM_PARALLEL or Settings).
+    slots: int | None = None
+    level_cap_s: float = 900.0  # no new question is started after this
+    request_timeout_s: float = 1800.0  # 32 queued answers on one slot of a busy machine take long
     cache_dir: Path | None = None
 
     @classmethod
     def preset(cls, size: str, work: Path, cache_dir: Path | None = None) -> LoadConfig:
         sizes: dict[str, dict[str, Any]] = {
             "full": {},
-            "reduced": {"questions_per_session": {1: 2, 4: 1, 16: 1}, "level_cap_s": 180.0},
-            "quick": {"questions_per_session": {1: 1, 4: 1, 16: 1}, "level_cap_s": 120.0},
-            "tiny": {"levels": (2,), "questions_per_session": {2: 1}, "level_cap_s": 60.0},
+            "reduced": {"questions_per_session": {1: 2, 4: 1, 16: 1, 32: 1}},
+            "quick": {"levels": (1, 4, 16), "questions_per_session": {1: 1, 4: 1, 16: 1}},
+            "tiny": {"levels": (2,), "questions_per_session": {2: 1}, "level_cap_s": 60.0, "slots": 2},
         }
         return cls(work=Path(work), cache_dir=cache_dir, **sizes[size])
+
+    @property
+    def tested_slots(self) -> int:
+        return self.slots if self.slots is not None else load_settings().llm_parallel
+
+    def configurations(self) -> dict[str, int]:
+        """Name -> llama.cpp slots: the one-slot baseline and the configuration under test."""
+        n = self.tested_slots
+        return {"one slot": 1, f"{n} slots": n}
 
     def record(self) -> dict[str, Any]:
         out = asdict(self)
         out["work"] = str(self.work)
         out["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
         out["questions_per_session"] = {str(k): v for k, v in self.questions_per_session.items()}
+        out["configurations"] = self.configurations()
         return out
 
 
@@ -66,13 +80,13 @@ def questions() -> list[str]:
 
 
 @contextmanager
-def chat_app(cfg: LoadConfig) -> Iterator[tuple[str, int, float]]:
-    """``python -m ui`` on a free loopback port with its own data folder; yields (url, pid,
-    seconds until it answered HTTP)."""
+def chat_app(cfg: LoadConfig, slots: int) -> Iterator[tuple[str, int, float]]:
+    """``python -m ui`` with ``slots`` llama.cpp slots on a free loopback port, with its own data
+    folder; yields (url, pid, seconds until it answered HTTP)."""
     from bench.corpus import bench_settings
     from tests.servers import free_port, wait_for_http
 
-    data_dir = cfg.work / "load-data"
+    data_dir = cfg.work / f"load-data-{slots}"
     settings = bench_settings(data_dir, cfg.cache_dir)
     port = free_port()
     env = {
@@ -80,6 +94,7 @@ def chat_app(cfg: LoadConfig) -> Iterator[tuple[str, int, float]]:
         "RAG_DATA_DIR": str(data_dir),
         "RAG_CACHE_DIR": str(settings.models_dir),
         "RAG_UI_HOST": HOST,
+        "RAG_LLM_PARALLEL": str(slots),
         "GRADIO_TEMP_DIR": str(data_dir / "gradio-tmp"),
         "PYTHONUNBUFFERED": "1",
     }
@@ -195,48 +210,110 @@ def run_level(url: str, n: int, per_session: int, cfg: LoadConfig, pool: list[st
 
 def run(cfg: LoadConfig) -> dict[str, Any]:
     pool = questions()
-    levels = []
-    with chat_app(cfg) as (url, pid, startup_s):
-        rss_idle = rss_bytes(pid)
-        for n in cfg.levels:
+    configs = cfg.configurations()
+    apps: dict[str, dict[str, Any]] = {}
+    levels: list[dict[str, Any]] = []
+    with ExitStack() as stack:
+        urls, pids = {}, {}
+        for name, slots in configs.items():  # one after the other: loads do not overlap
+            url, pid, startup_s = stack.enter_context(chat_app(cfg, slots))
+            urls[name], pids[name] = url, pid
+            apps[name] = {"slots": slots, "startup_s": round(startup_s, 1), "rss_idle_mb": mb(rss_bytes(pid))}
+        names = list(configs)
+        for i, n in enumerate(cfg.levels):
             per = cfg.questions_per_session.get(n, 1)
-            row = run_level(url, n, per, cfg, pool)
-            row["app_rss_mb"] = mb(rss_bytes(pid))
-            levels.append(row)
-            print(
-                f"load: {n} sessions: {row['completed']}/{row['requests']} answered, "
-                f"p50 {row['latency_s']['p50']} s, errors {row['errors']}",
-                file=sys.stderr,
-                flush=True,
-            )
-        peak = peak_rss_bytes(pid)
+            order = names if i % 2 == 0 else names[::-1]  # A B, then B A, ...: drift hits both
+            level: dict[str, Any] = {"sessions": n, "questions_per_session": per, "order": order}
+            for name in order:
+                row = run_level(urls[name], n, per, cfg, pool)
+                row["app_rss_mb"] = mb(rss_bytes(pids[name]))
+                level[name] = row
+                print(
+                    f"load: {n} sessions, {name}: {row['completed']}/{row['requests']} answered, "
+                    f"{row['throughput_answers_per_min']} answers/min, p95 {row['latency_s']['p95']} s, "
+                    f"errors {row['errors']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            base, tested = level[names[0]], level[names[1]]
+            level["ratios"] = {
+                "throughput": ratio(tested["throughput_answers_per_min"], base["throughput_answers_per_min"]),
+                "latency_p50": ratio(tested["latency_s"]["p50"], base["latency_s"]["p50"]),
+                "latency_p95": ratio(tested["latency_s"]["p95"], base["latency_s"]["p95"]),
+                "first_token_p50": ratio(tested["first_token_s"]["p50"], base["first_token_s"]["p50"]),
+            }
+            levels.append(level)
+        for name, pid in pids.items():
+            apps[name]["peak_rss_mb"] = mb(peak_rss_bytes(pid))
     return {
-        "app": {
-            "host": HOST,
-            "startup_s": round(startup_s, 1),
-            "rss_idle_mb": mb(rss_idle),
-            "peak_rss_mb": mb(peak),
-        },
+        "host": HOST,
+        "baseline": names[0],
+        "tested": names[1],
+        "apps": apps,
         "levels": levels,
-        "errors": sum(level["errors"] for level in levels),
+        "errors": sum(level[name]["errors"] for level in levels for name in names),
     }
 
 
+def _level(result: dict[str, Any], sessions: int) -> dict[str, Any] | None:
+    return next((lv for lv in result["levels"] if lv["sessions"] == sessions), None)
+
+
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    peak = result["app"]["peak_rss_mb"]
-    return [
+    base, tested = result["baseline"], result["tested"]
+    out: list[dict[str, Any]] = []
+    busiest = _level(result, 16) or result["levels"][-1]
+    n = busiest["sessions"]
+    gain = busiest["ratios"]["throughput"]
+    out.append(
         {
-            "name": "chat process (python -m ui) peak RSS under load",
+            "name": f"throughput at {n} sessions, {tested} / {base}",
+            "target": ">= 2x",
+            "value": gain,
+            "unit": "x",
+            "met": gain is not None and gain >= 2,
+        }
+    )
+    p95 = (busiest[tested]["latency_s"]["p95"], busiest[base]["latency_s"]["p95"])
+    out.append(
+        {
+            "name": f"latency p95 at {n} sessions, {tested} vs {base} (s)",
+            "target": "lower",
+            "value": f"{p95[0]:.1f} vs {p95[1]:.1f}" if None not in p95 else None,
+            "unit": "",
+            "met": None not in p95 and p95[0] < p95[1],
+        }
+    )
+    single = _level(result, 1)
+    if single is not None:
+        first = single["ratios"]["first_token_p50"]
+        out.append(
+            {
+                "name": f"time to first token, 1 session, {tested} / {base}",
+                "target": "<= 1.1",
+                "value": first,
+                "unit": "",
+                "met": first is not None and first <= 1.1,
+            }
+        )
+    peak = max((app["peak_rss_mb"] or 0) for app in result["apps"].values())
+    out.append(
+        {
+            "name": "chat process (python -m ui) peak RSS under load, either configuration",
             "target": "< 1,500 MB",
             "value": peak,
             "unit": "MB",
-            "met": peak is not None and peak < 1500,
-        },
+            "met": 0 < peak < 1500,
+        }
+    )
+    levels = "/".join(str(lv["sessions"]) for lv in result["levels"])
+    out.append(
         {
-            "name": "errors under load (1/4/16 sessions)",
+            "name": f"errors under load ({levels} sessions, both configurations)",
             "target": "0",
             "value": result["errors"],
             "unit": "",
             "met": result["errors"] == 0,
-        },
-    ]
+        }
+    )
+    return out

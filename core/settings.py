@@ -132,7 +132,17 @@ class Settings(BaseSettings):
     llm_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 2, ge=1, description="llama.cpp threads."
     )
-    llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded model.")
+    llm_ctx: int = Field(4096, ge=512, description="Context window of each slot of the embedded model.")
+    llm_parallel: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Answers generated at once: the embedded model's llama.cpp slots (decoded together) "
+        "and the chat's concurrent answers.",
+    )
+    llm_prompt_cache_mb: int = Field(
+        0, ge=0, description="RAM llama.cpp may use to keep evicted prompts for reuse (0 = none)."
+    )
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. vLLM.")
     llm_api_key: str = Field("not-needed", description="Key sent to the endpoint.")
     llm_model_name: str = Field("default", description="Model name sent to the endpoint.")

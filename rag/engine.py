@@ -2,7 +2,9 @@
 
 The LCEL chain goes {question, history} -> standalone question -> passages -> streamed model
 answer; :meth:`AnswerEngine.stream` yields the tokens as they come and then the checked
-:class:`Answer`, whose every sentence is tied to the span that supports it, or a refusal.
+:class:`Answer`, whose every sentence is tied to the span that supports it, or a refusal. Free-text
+answers also yield the checked answer so far whenever a sentence is complete and passes
+(:mod:`rag.checked_stream`): a front end may show those, never the raw tokens.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from core.settings import Settings
 from index.embedding import make_embedder
 from index.store import ArticleIndex, open_index
+from rag.checked_stream import SentenceStream
 from rag.condense import carry_query, llm_rewrite
 from rag.injection import neutralise
 from rag.llm import LLMError, as_llm_error, make_llm, model_label
@@ -40,6 +43,13 @@ class EmptyIndexError(RuntimeError):
 @dataclass(frozen=True)
 class TokenEvent:
     text: str
+
+
+@dataclass(frozen=True)
+class SentenceEvent:
+    """The checked answer so far (free-text answers): every sentence of it is in the final answer."""
+
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -136,8 +146,12 @@ class AnswerEngine:
         cache now, so the first user does not wait for it. Long-running front ends call this."""
         if self.settings.answer_format != "structured":
             return
+        # One request per slot, all at once: each lands in its own slot, so every slot holds the
+        # shared prefix (llama.cpp caches a prompt per slot).
+        slots = self.settings.llm_parallel
         try:
-            self.llm.invoke(reading_messages("", [], [], []), max_tokens=1)
+            prompts = [reading_messages("", [], [], [])] * slots
+            self.llm.batch(prompts, {"max_concurrency": slots}, max_tokens=1)
         except Exception as exc:  # client libraries raise their own types; say it plainly
             raise as_llm_error(exc, self.settings) from exc
 
@@ -152,8 +166,11 @@ class AnswerEngine:
             )
         return question
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[TokenEvent | AnswerEvent]:
-        """Tokens of the model's answer as they are generated, then the checked answer."""
+    def stream(
+        self, question: str, history: list[Turn] | None = None
+    ) -> Iterator[TokenEvent | SentenceEvent | AnswerEvent]:
+        """Tokens of the model's answer as they are generated (with, for free-text answers, the
+        checked answer so far after each complete sentence), then the checked answer."""
         question = self.validate(question)
         if self.index.is_empty():
             raise EmptyIndexError("No articles are indexed yet: run `python -m index build` or add articles.")
@@ -163,6 +180,7 @@ class AnswerEngine:
         retrieval_s = ttft = None
         raw_parts: list[str] = []
         metadata: list[dict] = []
+        sentences: SentenceStream | None = None
         try:
             for chunk in self.chain.stream({"question": question, "history": history}):
                 if "passages" in chunk:
@@ -177,6 +195,11 @@ class AnswerEngine:
                         ttft = time.perf_counter() - started
                     raw_parts.append(text)
                     yield TokenEvent(text)
+                    if self.settings.answer_format == "free":
+                        sentences = sentences or self._sentence_stream(question, history, state)
+                        partial = sentences.feed("".join(raw_parts))
+                        if partial is not None:
+                            yield SentenceEvent(partial)
                 else:
                     state.update(chunk)
         except LLMError:
@@ -196,6 +219,8 @@ class AnswerEngine:
             except Exception as exc:  # client libraries raise their own types; say it plainly
                 raise as_llm_error(exc, self.settings) from exc
         answer = self.verifier.verify(question, history, standalone, passages, raw, self.model, reading)
+        if sentences is not None:
+            answer = sentences.settle(answer)  # never take back a sentence already shown
         answer.timings = Timings(
             retrieval_s=round(retrieval_s or 0.0, 4),
             ttft_s=round(ttft, 4) if ttft is not None else None,
@@ -203,6 +228,14 @@ class AnswerEngine:
             tokens=len(raw_parts),
         )
         yield AnswerEvent(answer)
+
+    def _sentence_stream(self, question: str, history: list[Turn], state: dict) -> SentenceStream:
+        def check(raw: str) -> Answer:
+            return self.verifier.verify(
+                question, history, state["standalone"], state["passages"], raw, self.model
+            )
+
+        return SentenceStream(check)
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         for event in self.stream(question, history):

@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {result.message}", file=sys.stderr)
         print(f"Loading the answer engine ({settings.llm_backend})…", flush=True)
         engine = AnswerEngine(settings, index=index)
+        try:
+            engine.warm_up()  # the prompt every question shares, read now, not by the first users
+        except LLMError as exc:  # an endpoint not up yet: each question will say so
+            print(f"warning: could not warm up the model: {exc}", file=sys.stderr)
     except (LLMError, VectorStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

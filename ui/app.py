@@ -174,30 +174,24 @@ def build_app(settings: Settings, engine: Engine, store: ChatStore | None = None
             api_name="restore",
         )
         app.load(article_lists, outputs=[table, remove_choice], api_name="list_articles")
-        # One embedded model: answers run one at a time, in arrival order; the rest wait in the
-        # queue (which shows their position) instead of failing.
-        question.submit(
-            chat.respond,
-            inputs=[question, conversation],
-            outputs=chat_outputs,
-            api_name="ask",
-            concurrency_limit=1,
-            concurrency_id="answer",
-            show_progress="minimal",
+        # As many answers at once as the model has slots (RAG_LLM_PARALLEL), in arrival order;
+        # the rest wait in the queue, which shows their position, instead of failing.
+        answering = {
+            "outputs": chat_outputs,
+            "concurrency_limit": settings.llm_parallel,
+            "concurrency_id": "answer",
+            "show_progress": "minimal",
+        }
+        asked = question.submit(chat.respond, inputs=[question, conversation], api_name="ask", **answering)
+        example_asked = chatbot.example_select(
+            ask_example, inputs=[conversation], api_visibility="private", **answering
         )
-        chatbot.example_select(
-            ask_example,
-            inputs=[conversation],
-            outputs=chat_outputs,
-            api_visibility="private",
-            concurrency_limit=1,
-            concurrency_id="answer",
-            show_progress="minimal",
-        )
+        # A new chat stops the answer still being made for the old one, which frees its slot.
         new_chat.click(
             chat.new_chat,
             outputs=[chatbot, sources, article, status, conversation, question],
             api_name="new_chat",
+            cancels=[asked, example_asked],
         )
         sources.click(
             open_clicked,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 import itertools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import gradio as gr
 
 from index.store import ArticleIndex
-from rag.engine import AnswerEvent, EmptyIndexError, QuestionError, TokenEvent
+from rag.engine import AnswerEvent, EmptyIndexError, QuestionError, SentenceEvent, TokenEvent
 from rag.llm import LLMError
 from rag.types import Answer, Turn
 from ui import render
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 # What the answer handler returns: chatbot, sources panel, status, question box, conversation id.
 ChatUpdate = tuple[Any, Any, Any, Any, Any]
+# Seconds between two "N tokens drafted" updates: each update is a round trip through Gradio's
+# queue, and per-token updates cost CPU the model needs when many users ask at once.
+PROGRESS_EVERY_S = 1.0
 
 
 class Engine(Protocol):
@@ -39,7 +43,7 @@ class Engine(Protocol):
 
     def stream(
         self, question: str, history: list[Turn] | None = None
-    ) -> Iterator[TokenEvent | AnswerEvent]: ...
+    ) -> Iterator[TokenEvent | SentenceEvent | AnswerEvent]: ...
 
 
 def warn(message: str) -> None:
@@ -99,8 +103,12 @@ class ChatHandlers:
         return [], render.SOURCES_PLACEHOLDER, render.ARTICLE_PLACEHOLDER, "", new_conversation_id(), ""
 
     def respond(self, question: str | None, conversation_id: object) -> Iterator[ChatUpdate]:
-        """Show that the answer is being made and checked, then the checked answer (the model's
-        unchecked words are never shown)."""
+        """Show that the answer is being made and checked, then the checked answer; the model's
+        unchecked words are never shown. Updates, in order: the question with "Searching the
+        articles…"; the first token ("Checking the answer…"); progress at most every
+        ``PROGRESS_EVERY_S``; for free-text answers each newly checked sentence with its chip;
+        the checked answer. Closing this generator (the user left or started a new chat) closes
+        the engine's stream, which stops the model."""
         conv = self.conversation(conversation_id)
         turns = self.store.turns(conv)
         base = messages_for(turns)
@@ -115,17 +123,26 @@ class ChatHandlers:
         yield messages, gr.skip(), "", "", conv
 
         tokens = 0
+        shown: Answer | None = None
+        last_update = 0.0
         answer: Answer | None = None
         problem = ""
         try:
             for event in self.engine.stream(question, history):
+                if isinstance(event, AnswerEvent):
+                    answer = event.answer
+                    continue
                 if isinstance(event, TokenEvent):
                     tokens += 1
-                    # A new list per update: Gradio may still hold the previous one.
-                    messages = [*messages[:-1], assistant_message(render.streaming_html(tokens))]
-                    yield messages, gr.skip(), "", gr.skip(), conv
-                elif isinstance(event, AnswerEvent):
-                    answer = event.answer
+                    if tokens > 1 and time.monotonic() - last_update < PROGRESS_EVERY_S:
+                        continue
+                elif isinstance(event, SentenceEvent):
+                    shown = event.answer
+                last_update = time.monotonic()
+                checked = (shown.answer, shown.citations) if shown is not None else None
+                # A new list per update: Gradio may still hold the previous one.
+                messages = [*messages[:-1], assistant_message(render.streaming_html(tokens, checked))]
+                yield messages, gr.skip(), "", gr.skip(), conv
         except (QuestionError, EmptyIndexError, LLMError) as exc:
             problem = str(exc)
         except Exception as exc:  # the page gets a sentence, the log gets the traceback

@@ -44,12 +44,13 @@ CSS = """
 .answer .thinking { color: var(--body-text-color-subdued); font-style: italic; }
 .answer .cursor { opacity: .6; margin-left: 1px; }
 .small-print { margin-top: .55em; font-size: .72em; color: var(--body-text-color-subdued); }
-a.cite-chip {
+a.cite-chip, span.cite-chip {
   display: inline-block; min-width: 1.35em; padding: 0 .38em; margin: 0 .08em 0 .15em;
   border-radius: 999px; background: var(--color-accent-soft); color: var(--color-accent) !important;
   border: 1px solid var(--color-accent); font-size: .78em; font-weight: 700; line-height: 1.45;
   text-align: center; text-decoration: none !important; cursor: pointer; vertical-align: .08em;
 }
+span.cite-chip { cursor: default; }
 a.cite-chip:hover, a.cite-chip:focus { background: var(--color-accent); color: white !important; }
 mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
 .sources, .article-view { text-align: left; }

@@ -69,15 +69,23 @@ def user_html(question: str) -> str:
     return f'<div class="user-question">{_text(question)}</div>'
 
 
-def streaming_html(tokens: int) -> str:
+def streaming_html(tokens: int, checked: tuple[str, Sequence[Citation]] | None = None) -> str:
     """What the chat shows while an answer is made: never the model's unchecked words (a user
-    would read claims the checks may withdraw), only how far the work has got."""
-    if tokens == 0:
-        state = "Searching the articles…"
+    would read claims the checks may withdraw), only how far the work has got and, for free-text
+    answers, the sentences already checked (``checked``: text with [n] markers, citations), which
+    the final answer is sure to keep. Their chips open nothing yet: the turn is not stored."""
+    if checked is not None:
+        text, citations = checked
+        body = f"<p>{answer_text_html(None, text, citations)}</p>"
+        state = "Checking the next sentence…"
     else:
-        state = f"Checking the answer against the articles… ({tokens} tokens drafted)"
+        body = ""
+        if tokens == 0:
+            state = "Searching the articles…"
+        else:
+            state = f"Checking the answer against the articles… ({tokens} tokens drafted)"
     return (
-        f'<div class="answer streaming"><p><span class="thinking">{_text(state)}</span>'
+        f'<div class="answer streaming">{body}<p><span class="thinking">{_text(state)}</span>'
         '<span class="cursor">▍</span></p>'
         '<div class="small-print">Only what the articles support will be shown.</div></div>'
     )
@@ -107,14 +115,17 @@ def chip_targets(answer: str, citations: Sequence[Citation]) -> list[int | None]
     return targets
 
 
-def _chip(turn_id: int, index: int, citation: Citation) -> str:
-    ref = Ref(turn_id, "c", index)
+def _chip(turn_id: int | None, index: int, citation: Citation) -> str:
     label = _source_label(citation.title, citation.publication)
+    if turn_id is None:  # an answer still being checked: the chip names its source, opens nothing
+        return f'<span class="cite-chip" title="{_attr(label)}">{citation.n}</span>'
+    ref = Ref(turn_id, "c", index)
     return f'<a class="cite-chip" href="#{ref.anchor}" title="{_attr("Open " + label)}">{citation.n}</a>'
 
 
-def answer_text_html(turn_id: int, answer: str, citations: Sequence[Citation]) -> str:
-    """The answer with each [n] marker as a clickable chip; everything else escaped."""
+def answer_text_html(turn_id: int | None, answer: str, citations: Sequence[Citation]) -> str:
+    """The answer with each [n] marker as a chip (a link when ``turn_id`` is known); everything
+    else escaped."""
     parts: list[str] = []
     last = 0
     targets = chip_targets(answer, citations)

@@ -2,8 +2,12 @@
 
 ``xllamacpp.Server`` is llama.cpp's own server, driven by direct calls: it takes an OpenAI-style
 chat request and returns an OpenAI-style response, or calls back once per streamed chunk. One
-model is loaded once per process and shared by every :class:`ChatXLlamaCpp` that names it; it has
-a single slot, so requests are serialised by a lock rather than queued inside llama.cpp.
+model is loaded once per process and shared by every :class:`ChatXLlamaCpp` that names it. It has
+``n_parallel`` slots, each with its own context of ``n_ctx`` tokens, and decodes the sequences of
+busy slots together (continuous batching); a first-come, first-served gate
+(:class:`~rag.llm.slots.SlotGate`) lets at most that many requests in at once, so a request
+that waits can still be withdrawn, and a stream whose reader goes away stops llama.cpp at the
+next token and frees its slot.
 
 Loading also starts llama.cpp's HTTP listener on 127.0.0.1 (the server cannot be built without
 it). It is locked with a random API key that nobody is told, so other local users cannot borrow
@@ -17,7 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ from core.settings import Settings
 from rag.llm.errors import LLMError
 from rag.llm.gguf import model_label as gguf_label
 from rag.llm.gguf import resolve_gguf
+from rag.llm.slots import SlotGate
 
 # llama.cpp log threshold: 0 silences everything (errors too), 1 keeps errors only, 3 (the
 # default) prints every load step and per-request timings. Errors stay visible on stderr.
@@ -68,30 +73,46 @@ _REQUEST_KEYS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class EngineShape:
+    """How a model is loaded: what makes two chat models share one engine."""
+
+    path: str
+    n_ctx: int  # per slot
+    n_threads: int
+    n_parallel: int = 1
+    prompt_cache_mb: int = 0
+
+
 @dataclass
 class Engine:
-    """One loaded model: the llama.cpp server, and the lock that gives it one request at a time."""
+    """One loaded model: the llama.cpp server, and the gate in front of its slots."""
 
-    path: Path
-    n_ctx: int
-    n_threads: int
+    shape: EngineShape
     server: Any  # xllamacpp.Server (no type stubs)
     load_s: float
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: SlotGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = SlotGate(self.shape.n_parallel)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.shape.path)
 
 
-_engines: dict[tuple[str, int, int], Engine] = {}
+_engines: dict[EngineShape, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(path: Path, n_ctx: int, n_threads: int) -> Engine:
+def get_engine(shape: EngineShape) -> Engine:
     """The shared engine for this model file and shape, loading it on first use."""
-    key = (str(Path(path).resolve()), n_ctx, n_threads)
+    shape = EngineShape(str(Path(shape.path).resolve()), *astuple(shape)[1:])
     with _engines_lock:  # held while loading: a second caller waits instead of loading twice
-        engine = _engines.get(key)
+        engine = _engines.get(shape)
         if engine is None:
-            engine = _load(Path(key[0]), n_ctx, n_threads)
-            _engines[key] = engine
+            engine = Engine(shape, *_load(shape))
+            _engines[shape] = engine
         return engine
 
 
@@ -101,13 +122,21 @@ def unload_models() -> None:
         _engines.clear()
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> Engine:
+def _load(shape: EngineShape) -> tuple[Any, float]:
     import xllamacpp  # heavy native module: only imported when a model is really loaded
 
+    path, n_ctx, n_threads = Path(shape.path), shape.n_ctx, shape.n_threads
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
-    params.n_ctx = n_ctx
-    params.n_parallel = 1  # one slot: the whole context serves the one request in flight
+    # llama.cpp splits n_ctx between the slots (the KV cache is not unified): every slot gets
+    # the context of the one-slot setup, and each sequence attends only to its own cells.
+    params.n_parallel = shape.n_parallel
+    params.n_ctx = n_ctx * shape.n_parallel
+    params.kv_unified = False
+    params.cont_batching = True
+    # When a slot takes a new prompt, llama.cpp copies the old one's KV state to RAM (up to 8 GB
+    # by default) in case it comes back. Bounded here: the memory budget is the product's.
+    params.cache_ram_mib = shape.prompt_cache_mb
     params.cpuparams.n_threads = n_threads
     params.cpuparams_batch.n_threads = n_threads
     params.verbosity = LLAMA_LOG_ERRORS_ONLY
@@ -124,15 +153,17 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> Engine:
     params.api_keys = [secrets.token_urlsafe(32)]
     params.ui = False
     params.n_threads_http = 1
+    # Counters read through direct calls (handle_metrics): requests, tokens, slots busy.
+    params.endpoint_metrics = True
     start = time.perf_counter()
     try:
         server = xllamacpp.Server(params)
     except Exception as exc:
         raise LLMError(
-            f"llama.cpp could not load the model {path} (n_ctx={n_ctx}, threads={n_threads}): "
-            f"{exc}; the lines marked 'E' on stderr say why"
+            f"llama.cpp could not load the model {path} (n_ctx={n_ctx}, threads={n_threads}, "
+            f"slots={shape.n_parallel}): {exc}; the lines marked 'E' on stderr say why"
         ) from exc
-    return Engine(path, n_ctx, n_threads, server, time.perf_counter() - start)
+    return server, time.perf_counter() - start
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
@@ -167,8 +198,10 @@ class ChatXLlamaCpp(BaseChatModel):
 
     model_path: str = Field(description="Path of the GGUF file.")
     model_name: str = Field("local-gguf", description="Human name, reported in metadata.")
-    n_ctx: int = Field(4096, ge=256)
+    n_ctx: int = Field(4096, ge=256, description="Context window of each slot.")
     n_threads: int = Field(2, ge=1)
+    n_parallel: int = Field(1, ge=1, description="Slots: requests decoded together.")
+    prompt_cache_mb: int = Field(0, ge=0, description="RAM for llama.cpp's cache of evicted prompts.")
     max_tokens: int | None = Field(160, ge=1)
     temperature: float = Field(0.0, ge=0.0)
     seed: int | None = 42
@@ -211,7 +244,9 @@ class ChatXLlamaCpp(BaseChatModel):
     @property
     def engine(self) -> Engine:
         """The shared loaded model (loaded on first access)."""
-        return get_engine(Path(self.model_path), self.n_ctx, self.n_threads)
+        return get_engine(
+            EngineShape(self.model_path, self.n_ctx, self.n_threads, self.n_parallel, self.prompt_cache_mb)
+        )
 
     def load(self) -> ChatXLlamaCpp:
         """Load the model now rather than at the first question; returns ``self``."""
@@ -259,7 +294,7 @@ class ChatXLlamaCpp(BaseChatModel):
     ) -> ChatResult:
         request = self.build_request(messages, stop, **kwargs)
         engine = self.engine
-        with engine.lock:
+        with engine.gate.slot():
             response = engine.server.handle_chat_completions(request)
         _raise_for_error(response)
         choice = response["choices"][0]
@@ -295,9 +330,13 @@ class ChatXLlamaCpp(BaseChatModel):
 
         def work() -> None:
             try:
-                with engine.lock:
-                    if not cancel.is_set():
-                        engine.server.handle_chat_completions(request, on_chunk)
+                # A reader that leaves while waiting for a slot never reaches llama.cpp.
+                if engine.gate.acquire(cancel):
+                    try:
+                        if not cancel.is_set():
+                            engine.server.handle_chat_completions(request, on_chunk)
+                    finally:
+                        engine.gate.release()
             except BaseException as exc:
                 chunks.put(("error", exc))
             finally:
@@ -331,8 +370,9 @@ class ChatXLlamaCpp(BaseChatModel):
                             generation_info={"logprobs": logprobs} if logprobs else None,
                         )
         finally:
-            # Also reached when the caller stops iterating early: tell llama.cpp to stop at
-            # the next token and wait, so the lock is free for the next request.
+            # Also reached when the caller stops iterating early (the user left): returning
+            # True from the next callback ends llama.cpp's request, which frees its slot; wait
+            # for that, so the slot is free when this returns.
             cancel.set()
             worker.join()
         metadata = self._metadata({"usage": usage, "timings": timings}, finish_reason)
@@ -386,6 +426,8 @@ def make_embedded_chat(settings: Settings, *, load: bool = True) -> ChatXLlamaCp
         model_name=gguf_label(settings),
         n_ctx=settings.llm_ctx,
         n_threads=settings.llm_threads,
+        n_parallel=settings.llm_parallel,
+        prompt_cache_mb=settings.llm_prompt_cache_mb,
         max_tokens=settings.max_answer_tokens,
         temperature=settings.temperature,
         seed=settings.seed,

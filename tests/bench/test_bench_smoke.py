@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import END, START, main, render, run_one, update_readme
+from bench.__main__ import (
+    END,
+    LOAD_END,
+    LOAD_START,
+    START,
+    main,
+    render,
+    run_one,
+    update_load_table,
+    update_readme,
+)
 from bench.corpus import make_corpus, source_sentences
 from bench.measure import peak_rss_bytes, percentile, reset_peak_rss, rss_bytes, summarize, write_json
 from core.settings import PROJECT_ROOT
@@ -112,9 +122,24 @@ def test_answer_smoke(tmp_path: Path, model_cache: Path) -> None:
 @pytest.mark.slow
 def test_load_smoke(tmp_path: Path, model_cache: Path) -> None:
     r = _run("load", tmp_path, model_cache)["results"]
+    # One slot against two, in the same run, on the same questions.
+    assert (r["baseline"], r["tested"]) == ("one slot", "2 slots")
+    assert {name: app["slots"] for name, app in r["apps"].items()} == {"one slot": 1, "2 slots": 2}
     (level,) = r["levels"]
-    assert level["sessions"] == 2 and level["completed"] == 2 and level["errors"] == 0
-    assert r["app"]["host"] == "127.0.0.1" and r["app"]["peak_rss_mb"] > 100
+    assert level["sessions"] == 2 and level["order"] == ["one slot", "2 slots"]
+    for name in ("one slot", "2 slots"):
+        assert level[name]["completed"] == 2 and level[name]["errors"] == 0
+        assert level[name]["first_token_s"]["n"] == 2
+        assert r["apps"][name]["peak_rss_mb"] > 100
+    assert level["ratios"]["throughput"] > 0 and r["host"] == "127.0.0.1"
+    # The project README's load table is regenerated between its markers.
+    readme = tmp_path / "PROJECT.md"
+    readme.write_text(f"# P\n\n{LOAD_START}\nold\n{LOAD_END}\n\nafter\n")
+    assert update_load_table(readme, tmp_path / "results")
+    text = readme.read_text()
+    assert "old" not in text and "| 2 | 2 slots / one slot |" not in text
+    assert "| 2 | one slot | 2/2 | 0 |" in text and "| 2 | *2 slots / one slot* |" in text
+    assert text.rstrip().endswith("after")
 
 
 def test_results_name_project_paths_relative_to_the_project(tmp_path: Path) -> None:

@@ -35,12 +35,25 @@ def test_spiegel_boilerplate_removed_caption_and_title_kept() -> None:
 def test_guardian_captions_tagged_and_republication_line_removed() -> None:
     doc = load_document(GUARDIAN, 10**6)
     assert doc.publication == "The Guardian"
+    # The text opens with its first paragraph, not a headline: the real one is in metadata.json.
+    assert doc.title == "The rise and fall of the Isis ‘caliphate’"
     assert "first appeared on" not in doc.text
     captions = _kinds(doc)["caption"]
     assert len(captions) == 4
     assert all("Photo credit:" in c for c in captions)
     assert any("Delil Souleiman/AFP" in c for c in captions)
     assert _kinds(doc)["heading"] == ["Last days", "Expansion and overreach", "Fears of a new insurgency"]
+
+
+def test_titles_come_from_metadata_then_the_headline_line_then_the_file_name(tmp_path: Path) -> None:
+    body = "A first paragraph that ends with a full stop.\n\nA second paragraph.\n"
+    (tmp_path / "plain-story.txt").write_text(body)
+    (tmp_path / "headed-story.txt").write_text("Ferry Returns to Vardoya\n\n" + body)
+    (tmp_path / "named-story.txt").write_text("Ferry Returns to Vardoya\n\n" + body)
+    (tmp_path / "metadata.json").write_text('{"named-story.txt": {"title": "The Real Headline"}}')
+    assert load_document(tmp_path / "named-story.txt", 10**6).title == "The Real Headline"
+    assert load_document(tmp_path / "headed-story.txt", 10**6).title == "Ferry Returns to Vardoya"
+    assert load_document(tmp_path / "plain-story.txt", 10**6).title == "Plain story"
 
 
 def test_sections_point_into_text_and_ids_are_stable() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,28 @@ def test_cli_errors_are_one_line(tmp_path: Path, model_cache: Path) -> None:
     assert (
         result.returncode == 2 and "not a history list" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+def test_closing_the_answer_stream_stops_the_model_and_frees_its_slot(engine) -> None:
+    """What the chat does when its user leaves: Gradio closes the handler, which closes this
+    stream; the close must reach llama.cpp through the chain's own threads."""
+    from rag.llm.embedded import ChatXLlamaCpp
+
+    llm = engine.llm
+    assert isinstance(llm, ChatXLlamaCpp)
+
+    def processing() -> float:
+        for line in llm.engine.server.handle_metrics().splitlines():
+            if line.startswith("llamacpp:requests_processing "):
+                return float(line.split()[1])
+        raise AssertionError("no requests_processing metric")
+
+    stream = engine.stream("What did Masrour Barzani say about Isis?")
+    first = next(e for e in stream if isinstance(e, TokenEvent))
+    assert first.text and llm.engine.gate.busy == 1
+    stream.close()
+    assert llm.engine.gate.busy == 0  # the request left llama.cpp before close() returned
+    deadline = time.monotonic() + 60
+    while processing() != 0:
+        assert time.monotonic() < deadline, "llama.cpp still writes the abandoned answer"
+        time.sleep(0.1)

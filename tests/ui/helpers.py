@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 
 from index.documents import Document
-from rag.engine import AnswerEvent, QuestionError, TokenEvent
+from rag.engine import AnswerEvent, QuestionError, SentenceEvent, TokenEvent
 from rag.types import Answer, Citation, Passage, Timings, Turn
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -151,6 +151,10 @@ class FakeEngine:
         self.fail = fail
         self.calls: list[tuple[str, list[Turn]]] = []
         self.next_answer: Answer | None = None
+        # Extra events (a checked sentence) to yield after the token with this 1-based number.
+        self.events_after_token: dict[int, SentenceEvent] = {}
+        self.open_streams = 0
+        self.closed_early = 0
 
     def validate(self, question: str) -> str:
         question = " ".join((question or "").split())
@@ -160,12 +164,23 @@ class FakeEngine:
             raise QuestionError(f"That question is {len(question)} characters long; the limit is 500.")
         return question
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[TokenEvent | AnswerEvent]:
+    def stream(
+        self, question: str, history: list[Turn] | None = None
+    ) -> Iterator[TokenEvent | SentenceEvent | AnswerEvent]:
         self.calls.append((question, list(history or [])))
-        for token in self.tokens:
-            yield TokenEvent(token)
-        if self.fail is not None:
-            raise self.fail
-        doc = next(iter(self.index.docs.values()))
-        answer = self.next_answer or answer_about(doc, question)
-        yield AnswerEvent(answer.model_copy(update={"question": question}))
+        self.open_streams += 1
+        try:
+            for i, token in enumerate(self.tokens, 1):
+                yield TokenEvent(token)
+                if i in self.events_after_token:
+                    yield self.events_after_token[i]
+            if self.fail is not None:
+                raise self.fail
+            doc = next(iter(self.index.docs.values()))
+            answer = self.next_answer or answer_about(doc, question)
+            yield AnswerEvent(answer.model_copy(update={"question": question}))
+        except GeneratorExit:
+            self.closed_early += 1
+            raise
+        finally:
+            self.open_streams -= 1

@@ -1,5 +1,6 @@
-"""The Blocks app's wiring, in-process with a fake engine: safe Chatbot settings, one answer at a
-time through the queue, launch options. The real model and a real browser are in the e2e tests."""
+"""The Blocks app's wiring, in-process with a fake engine: safe Chatbot settings, as many answers at
+once as the model has slots, the rest queued, a new chat cancelling the answer being made, launch
+options. The real model and a real browser are in the e2e tests."""
 
 from __future__ import annotations
 
@@ -54,13 +55,25 @@ def test_chatbot_never_renders_raw_html_or_markdown(settings) -> None:
     assert [e["text"] for e in chatbot.examples] == list(EXAMPLE_QUESTIONS)
 
 
-def test_answers_run_one_at_a_time_in_a_large_queue(settings) -> None:
+def test_answers_run_as_many_at_once_as_the_model_has_slots(make_settings) -> None:
+    for slots in (1, 6):
+        app = build_app(make_settings(llm_parallel=slots), FakeEngine(FakeIndex(document())))
+        answering = [f for f in app.fns.values() if f.name in ("respond", "ask_example")]
+        assert len(answering) == 2
+        assert {f.concurrency_limit for f in answering} == {slots}
+        assert len({f.concurrency_id for f in answering}) == 1  # one limit shared by both triggers
+        assert app._queue.max_size == QUEUE_MAX_SIZE >= 100
+
+
+def test_a_new_chat_cancels_the_answer_being_made(settings) -> None:
     app = build_app(settings, FakeEngine(FakeIndex(document())))
-    answering = [f for f in app.fns.values() if f.name in ("respond", "ask_example")]
-    assert len(answering) == 2
-    assert {f.concurrency_limit for f in answering} == {1}
-    assert len({f.concurrency_id for f in answering}) == 1  # one limit shared by both triggers
-    assert app._queue.max_size == QUEUE_MAX_SIZE >= 100
+    fns = list(app.fns.values())
+    (new_chat,) = [f for f in fns if f.name == "new_chat"]
+    answering = {f._id for f in fns if f.name in ("respond", "ask_example")}
+    # Gradio wires `cancels` as a second function on the same click, naming the events it stops.
+    cancellers = [f for f in fns if f.is_cancel_function and f.targets == new_chat.targets]
+    assert len(cancellers) == 1
+    assert set(cancellers[0].cancels) == answering
 
 
 def test_launch_options_bind_loopback_and_use_auth_when_set(make_settings) -> None:
@@ -72,8 +85,9 @@ def test_launch_options_bind_loopback_and_use_auth_when_set(make_settings) -> No
 
 
 @pytest.fixture
-def served(settings) -> Iterator[tuple[str, SlowEngine]]:
+def served(make_settings) -> Iterator[tuple[str, SlowEngine]]:
     engine = SlowEngine()
+    settings = make_settings(llm_parallel=2)
     app = build_app(settings, engine)
     port = free_port()
     options = {**launch_options(settings), "server_port": port, "prevent_thread_lock": True, "quiet": True}
@@ -101,4 +115,4 @@ def test_simultaneous_users_are_served_in_turn_without_errors(served) -> None:
         assert f"Question number {i}?" in messages[0]["content"][0]["text"]
         assert 'class="cite-chip"' in messages[1]["content"][0]["text"]
     assert len({conv for _, conv in results}) == 5
-    assert engine.most_active == 1
+    assert engine.most_active == 2  # two slots: two answers at once, never more

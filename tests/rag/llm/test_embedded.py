@@ -6,10 +6,11 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 
 from core.settings import PROJECT_ROOT, Settings
 from rag.llm import LLMError, make_llm, model_label
-from rag.llm.embedded import ChatXLlamaCpp, to_openai_messages
+from rag.llm.embedded import ChatXLlamaCpp, to_openai_messages, unload_models
 
 pytestmark = pytest.mark.slow
 
@@ -127,12 +128,91 @@ def test_async_stream(llm: ChatXLlamaCpp) -> None:
     assert "Paris" in "".join(asyncio.run(collect()))
 
 
-def test_stopping_a_stream_early_frees_the_model(llm: ChatXLlamaCpp) -> None:
-    stream = llm.stream("Count from 1 to 100, separated by spaces.", max_tokens=150)
-    next(stream)
-    stream.close()  # the reader went away (say, the user pressed stop)
-    assert not llm.engine.lock.locked()
+def metrics(llm: ChatXLlamaCpp) -> dict[str, float]:
+    """llama.cpp's own counters (Prometheus text), read by a direct call."""
+    out = {}
+    for line in llm.engine.server.handle_metrics().splitlines():
+        if line.startswith("llamacpp:"):
+            name, value = line.split()
+            out[name.removeprefix("llamacpp:")] = float(value)
+    return out
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+COUNT = "Count from 1 to 100, separated by spaces."
+
+
+def test_stopping_a_stream_early_stops_llama_cpp_and_frees_the_slot(llm: ChatXLlamaCpp) -> None:
+    before = metrics(llm)["tokens_predicted_total"]
+    stream = llm.stream(COUNT, max_tokens=150)
+    next(stream), next(stream)
+    stream.close()  # the reader went away (the user left or started a new chat)
+    assert llm.engine.gate.busy == 0
+    wait_for(lambda: metrics(llm)["requests_processing"] == 0)
+    # llama.cpp stopped at the next token instead of writing all 150.
+    assert metrics(llm)["tokens_predicted_total"] - before < 20
     assert "Paris" in llm.invoke(FRANCE).content
+
+
+@pytest.fixture(scope="module")
+def two_slots(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[ChatXLlamaCpp]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), cache_dir=model_cache, llm_parallel=2)
+    model = make_llm(settings)
+    assert isinstance(model, ChatXLlamaCpp) and model.engine.gate.slots == 2
+    yield model
+    unload_models()
+
+
+def test_two_slots_decode_two_requests_together(two_slots: ChatXLlamaCpp) -> None:
+    prompts = ["In two sentences, what is the Eiffel Tower?", "In two sentences, what is the Colosseum?"]
+    arrivals: dict[int, list[float]] = {0: [], 1: []}
+    texts: dict[int, str] = {}
+
+    def ask(i: int) -> None:
+        parts = []
+        for chunk in two_slots.stream(prompts[i], max_tokens=40):
+            if chunk.content:
+                arrivals[i].append(time.monotonic())
+                parts.append(str(chunk.content))
+        texts[i] = "".join(parts)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    # Decoded together: each got tokens while the other was still writing.
+    assert arrivals[1][0] < arrivals[0][-1] and arrivals[0][0] < arrivals[1][-1]
+    # Each stream carries its own answer. (Not always word for word the answer it gets alone:
+    # batched matrix products round differently, which can flip a near-tie of greedy decoding.)
+    assert "Paris" in texts[0] and "Rome" in texts[1]
+
+
+def test_more_requests_than_slots_wait_in_line_outside_llama_cpp(two_slots: ChatXLlamaCpp) -> None:
+    done: list[int] = []
+
+    def ask(i: int) -> None:
+        two_slots.invoke(COUNT if i < 2 else FRANCE, max_tokens=60 if i < 2 else 8)
+        done.append(i)
+
+    threads = []
+    for i in range(3):
+        threads.append(threading.Thread(target=ask, args=(i,)))
+        threads[-1].start()
+        wait_for(lambda i=i: two_slots.engine.gate.busy == min(i + 1, 2))
+    # The third waits in the gate, where it can still be withdrawn, not in llama.cpp's queue.
+    wait_for(lambda: two_slots.engine.gate.waiting == 1)
+    assert metrics(two_slots)["requests_deferred"] == 0 and 2 not in done
+    for t in threads:
+        t.join(timeout=600)
+    assert sorted(done) == [0, 1, 2] and done.index(2) > 0  # it went in once a slot was free
+    assert two_slots.engine.gate.busy == 0 and two_slots.engine.gate.waiting == 0
 
 
 def test_the_model_is_loaded_once_and_shared(settings: Settings) -> None:
