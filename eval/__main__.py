@@ -1,6 +1,6 @@
 """``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
 ``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
-``python -m eval compare RUN_A RUN_B``, ``python -m eval calibrate RUN [--out FILE]`` (fit the
+``python -m eval compare RUN_A RUN_B``, ``python -m eval calibrate RUN [RUN ...] [--out FILE]`` (fit the
 calibrated decision), ``python -m eval table NAME=RUN ...`` (rates with Wilson intervals) and
 ``python -m eval check FILE ...`` (a question set's evidence and traps against the shipped
 articles)."""
@@ -272,12 +272,17 @@ def table_runs(args: argparse.Namespace) -> int:
 def calibrate_run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
-        stored = load_run(args.run)
-        data = collect(stored, settings)
-        model = str(stored.summary.get("pipeline", {}).get("model", "unknown"))
-        dataset = stored.summary.get("dataset", {}).get("path", "?")
-        fitted_on = f"{Path(dataset).name}, run {args.run.name}"
-        fitted = fit(data, model, fitted_on, args.refusal_precision)
+        data, sources, models = [], [], set()
+        for run_dir in args.runs:
+            stored = load_run(run_dir)
+            data += collect(stored, settings)
+            models.add(str(stored.summary.get("pipeline", {}).get("model", "unknown")))
+            dataset = stored.summary.get("dataset", {}).get("path", "?")
+            sources.append(f"{Path(dataset).name} (run {run_dir.name})")
+        if len(models) > 1:
+            names = ", ".join(sorted(models))
+            raise CalibrationDataError(f"the runs were made with different models: {names}")
+        fitted = fit(data, models.pop(), ", ".join(sources), args.refusal_precision)
     except (RecheckError, CalibrationDataError) as exc:
         raise EvalCLIError(str(exc), 2) from None
     cal = fitted.calibration
@@ -333,13 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     cmp_p = sub.add_parser("compare", help="metric deltas and flipped items between two runs")
     cmp_p.add_argument("run_a", type=Path)
     cmp_p.add_argument("run_b", type=Path)
-    cal_p = sub.add_parser("calibrate", help="fit the calibrated decision on a structured dev run")
-    cal_p.add_argument("run", type=Path, help="run folder of the default pipeline, structured answers")
+    cal_p = sub.add_parser("calibrate", help="fit the calibrated decision on structured runs (never test)")
+    cal_p.add_argument(
+        "runs", type=Path, nargs="+", metavar="RUN", help="run folders of the default pipeline (train, dev)"
+    )
     cal_p.add_argument(
         "--refusal-precision", type=float, default=0.85, help="share of refusals that must be right"
     )
     cal_p.add_argument("--out", type=Path, help="calibration file to write (e.g. rag/calibration/0.5b.json)")
-    tab_p = sub.add_parser("table", help="runs side by side, rates with Wilson 95% intervals (markdown)")
+    tab_p = sub.add_parser("table", help="runs side by side, rates with Wilson 95%% intervals (markdown)")
     tab_p.add_argument("runs", nargs="+", metavar="NAME=RUN", help="a row name and its run folder")
     chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
     chk_p.add_argument("files", type=Path, nargs="+")
