@@ -12,13 +12,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from core.errors import SettingsError, one_line
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "rag.toml"
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     chroma_collection: str = Field("articles", description="Chroma collection name.")
+    index_lock_wait_s: float = Field(
+        300.0, ge=0.0, description="How long a write waits for another ingest to finish before giving up."
+    )
 
     # --- retrieval ------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages given to the LLM.")
@@ -172,6 +177,11 @@ class Settings(BaseSettings):
     def chat_db_path(self) -> Path:
         return self.data_dir / "chat.sqlite3"
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the chat keeps the article files uploaded through it."""
+        return self.data_dir / "uploads"
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -187,5 +197,22 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings once, at an entry point. Raises ``ValueError`` on a bad config."""
-    return Settings(**overrides)
+    """Build the settings once, at an entry point. Raises :class:`SettingsError` (one line naming
+    each bad variable) on a bad value or an unreadable config file."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError("bad settings: " + "; ".join(_describe(e) for e in exc.errors())) from None
+    except (ValueError, OSError) as exc:  # the TOML file: not TOML, not UTF-8, not a file
+        config = os.environ.get("RAG_CONFIG_FILE", DEFAULT_CONFIG_FILE)
+        raise SettingsError(f"bad settings: cannot read the config file {config}: {one_line(exc)}") from None
+
+
+def _describe(error: dict) -> str:
+    """One validation error as ``RAG_NAME='value': what is wrong``."""
+    if not error["loc"]:  # a rule across several fields: the message names them
+        return one_line(error["msg"]).removeprefix("Value error, ")
+    name = "RAG_" + "_".join(str(part) for part in error["loc"]).upper()
+    value = repr(error["input"])
+    value = value if len(value) <= 60 else value[:57] + "..."
+    return f"{name}={value}: {one_line(error['msg'])}"

@@ -1,24 +1,31 @@
 """The article index as one object: catalog + lexical index (SQLite) and vectors (Chroma).
 
 This is the public face of ``index`` for ``rag`` and ``ui``: search both halves, read documents
-and chunks, and keep the two stores in step (``recover``).
+and chunks, and keep the two stores in step (``recover``). Opening it replays the journal of an
+interrupted write and checks that the stores agree, but only when no live writer holds the
+writer lock: a write in flight is not a crash.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from core.errors import SettingsError
 from core.settings import Settings
 from index.catalog import Catalog, DocumentInfo
 from index.chunking import Chunker
 from index.documents import Chunk, Document
 from index.embedding import make_embedder
+from index.errors import DamagedIndexError
 from index.lexical import LexicalHit, LexicalIndex
 from index.tokens import get_encoding
-from index.vector_store import ChunkVectors, DenseHit, make_vector_store
+from index.vector_store import ChunkVectors, DenseHit, chroma_folder, make_chroma_client, make_vector_store
+from index.writer_lock import WriterLock
+
+CATALOG_FILE = "catalog.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,14 @@ class ArticleIndex:
         vectors: ChunkVectors,
         catalog: Catalog,
         chunker: Chunker,
+        writer_lock: WriterLock,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.vectors = vectors
         self.catalog = catalog
         self.chunker = chunker
+        self.writer_lock = writer_lock
         self.lexical = LexicalIndex(catalog)
 
     @property
@@ -116,7 +125,10 @@ class ArticleIndex:
 
     # --- consistency ------------------------------------------------------------------------
     def recover(self) -> list[str]:
-        """Make Chroma agree with SQLite for every document an interrupted write left pending."""
+        """Make Chroma agree with SQLite for every document an interrupted write left pending.
+
+        Only for a holder of the writer lock: the pending rows of a live writer are its work in
+        progress, not a crash."""
         repaired = self.catalog.pending()
         for doc_id in repaired:
             wanted = self.catalog.chunk_ids(doc_id)
@@ -130,14 +142,77 @@ class ArticleIndex:
             self.catalog.clear_pending(doc_id)
         return repaired
 
+    def check(self, thorough: bool = False) -> None:
+        """Raise :class:`DamagedIndexError` unless the stores agree and both answer (writer lock
+        held, journal replayed). ``thorough`` also reads every page of the catalog."""
+        if thorough:
+            problem = self.catalog.integrity_problem()
+            if problem:
+                raise DamagedIndexError("index catalog", self.catalog.path, problem, self.settings.index_dir)
+        chunks, vectors = self.catalog.count_chunks(), self.vectors.count()
+        where = self._vectors_where()
+        if chunks != vectors:
+            # One store lost its data (a file emptied or deleted): neither may silently win.
+            raise DamagedIndexError(
+                "index",
+                self.settings.index_dir,
+                f"the catalog holds {chunks} chunks but {where} holds {vectors} vectors",
+                self.settings.index_dir if not self.settings.chroma_host else None,
+            )
+        problem = self.vectors.search_problem(vectors)
+        if problem:
+            raise DamagedIndexError("vector store", where, problem, self.settings.index_dir)
+
+    def _vectors_where(self) -> str:
+        if self.settings.chroma_host:
+            s = self.settings
+            return f"collection {s.chroma_collection!r} of the Chroma server {s.chroma_host}:{s.chroma_port}"
+        return str(chroma_folder(self.settings))
+
 
 def open_index(settings: Settings, embedder: Embeddings | None = None) -> ArticleIndex:
-    """Open (creating if needed) the index under ``settings.data_dir`` and repair it if needed."""
-    embedder = embedder or make_embedder(settings)
-    catalog = Catalog(Path(settings.index_dir) / "catalog.sqlite3")
+    """Open (creating if needed) the index under ``settings.data_dir``; when no writer is at work,
+    repair an interrupted write and check that the stores agree (:class:`DamagedIndexError`)."""
+    lock = writer_lock(settings)
+    try:
+        catalog = Catalog(settings.index_dir / CATALOG_FILE)
+    except OSError as exc:
+        raise _unusable_folder(settings, exc) from None
     vectors = make_vector_store(settings, settings.embedding_model)
     encoding = get_encoding(settings.tiktoken_encoding, settings.models_dir)
     chunker = Chunker(encoding, settings.chunk_size_tokens, settings.chunk_overlap_tokens)
-    index = ArticleIndex(settings, embedder, vectors, catalog, chunker)
-    index.recover()
+    embedder = embedder or make_embedder(settings)
+    index = ArticleIndex(settings, embedder, vectors, catalog, chunker, lock)
+    with lock.try_hold() as no_writer:
+        if no_writer:
+            index.recover()
+            index.check()
     return index
+
+
+def writer_lock(settings: Settings) -> WriterLock:
+    """The writer lock of the index under ``settings.data_dir``."""
+    try:
+        return WriterLock(settings.index_dir, settings.index_lock_wait_s)
+    except OSError as exc:
+        raise _unusable_folder(settings, exc) from None
+
+
+def _unusable_folder(settings: Settings, exc: OSError) -> SettingsError:
+    return SettingsError(
+        f"cannot use {settings.index_dir} for the index ({exc.strerror or exc}); check RAG_DATA_DIR"
+    )
+
+
+def delete_index(settings: Settings) -> None:
+    """Remove the catalog and the vectors (a damaged index too), holding the writer lock: the first
+    step of ``python -m index build --rebuild``. Run it before this process opens the index."""
+    with writer_lock(settings).hold():
+        for path in settings.index_dir.glob(CATALOG_FILE + "*"):  # with its -wal and -shm files
+            path.unlink()
+        if settings.chroma_host:
+            client = make_chroma_client(settings)
+            if settings.chroma_collection in {c.name for c in client.list_collections()}:
+                client.delete_collection(settings.chroma_collection)
+        else:
+            shutil.rmtree(chroma_folder(settings), ignore_errors=True)
