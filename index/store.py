@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 
 from langchain_core.embeddings import Embeddings
 
@@ -52,19 +53,29 @@ class ArticleIndex:
     def __init__(
         self,
         settings: Settings,
-        embedder: Embeddings,
         vectors: ChunkVectors,
         catalog: Catalog,
-        chunker: Chunker,
         writer_lock: WriterLock,
+        embedder: Embeddings | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder
         self.vectors = vectors
         self.catalog = catalog
-        self.chunker = chunker
         self.writer_lock = writer_lock
         self.lexical = LexicalIndex(catalog)
+        self._embedder = embedder
+
+    # Loaded on first use: listing or counting needs neither the embedding model nor tiktoken.
+    @cached_property
+    def embedder(self) -> Embeddings:
+        return self._embedder or make_embedder(self.settings)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        s = self.settings
+        return Chunker(
+            get_encoding(s.tiktoken_encoding, s.models_dir), s.chunk_size_tokens, s.chunk_overlap_tokens
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -113,8 +124,8 @@ class ArticleIndex:
             pending=len(self.catalog.pending()),
             mean_chunk_tokens=round(rows[0]["t"] or 0.0, 1),
             disk_bytes=disk,
-            chunk_size_tokens=self.chunker.size,
-            chunk_overlap_tokens=self.chunker.overlap,
+            chunk_size_tokens=self.settings.chunk_size_tokens,
+            chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
             embedding_model=self.settings.embedding_model,
             vector_store=(
                 f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
@@ -179,10 +190,7 @@ def open_index(settings: Settings, embedder: Embeddings | None = None) -> Articl
     except OSError as exc:
         raise _unusable_folder(settings, exc) from None
     vectors = make_vector_store(settings, settings.embedding_model)
-    encoding = get_encoding(settings.tiktoken_encoding, settings.models_dir)
-    chunker = Chunker(encoding, settings.chunk_size_tokens, settings.chunk_overlap_tokens)
-    embedder = embedder or make_embedder(settings)
-    index = ArticleIndex(settings, embedder, vectors, catalog, chunker, lock)
+    index = ArticleIndex(settings, vectors, catalog, lock, embedder)
     with lock.try_hold() as no_writer:
         if no_writer:
             index.recover()
