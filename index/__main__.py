@@ -8,19 +8,22 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli import ArgumentParser, run_cli
-from core.errors import EXIT_OK, EXIT_SOME_FAILED, InputError
+from core.errors import EXIT_OK, EXIT_SOME_FAILED, InputError, one_line
 from core.settings import Settings, load_settings
-from index.ingest import FileResult, Ingestor
-from index.store import ArticleIndex, delete_index, open_index, writer_lock
+
+if TYPE_CHECKING:
+    from index.ingest import FileResult, Ingestor
+    from index.store import ArticleIndex
 
 
 def _report(results: list[FileResult]) -> int:
     for r in results:
         stream = sys.stderr if r.status == "error" else sys.stdout
         prefix = "error: " if r.status == "error" else ""
-        print(prefix + r.message, file=stream)
+        print(prefix + one_line(r.message), file=stream)  # a document id may hold a newline
     return EXIT_SOME_FAILED if any(r.status == "error" for r in results) else EXIT_OK
 
 
@@ -29,6 +32,8 @@ def _say_waiting() -> None:
 
 
 def _ingestor(index: ArticleIndex) -> Ingestor:
+    from index.ingest import Ingestor
+
     return Ingestor(index, on_wait=_say_waiting)
 
 
@@ -56,6 +61,8 @@ def _folder(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
+    from index.store import delete_index, open_index, writer_lock
+
     folder = _folder(args, settings)
     started = time.perf_counter()
     # Held from the deletion to the end of the build, so no other writer sees a half-built index.
@@ -77,6 +84,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.command == "build":
         return _build(args, settings)
+    # Chroma and the index load only now: bad arguments and settings are answered at once.
+    from index.store import open_index
+
     index = open_index(settings)
     if args.command == "add":
         return _report(_ingestor(index).add_paths(args.paths))

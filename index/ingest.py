@@ -40,6 +40,11 @@ class FileResult:
         return self.status != "error"
 
 
+def _printable(name: str) -> str:
+    """``name`` safe to show on one line (a file name may hold a newline or undecodable bytes)."""
+    return "".join(c if c.isprintable() else "?" for c in name)
+
+
 class Ingestor:
     def __init__(
         self, index: ArticleIndex, show_progress: bool = True, on_wait: Callable[[], None] | None = None
@@ -59,7 +64,7 @@ class Ingestor:
             try:
                 bar = tqdm(paths, desc="indexing", unit="file", disable=not self.show_progress)
                 for n, path in enumerate(bar):
-                    bar.set_postfix_str(Path(path).name[:40])
+                    bar.set_postfix_str(_printable(Path(path).name[:40]))
                     results.append(self._add_one(Path(path)))
                     if on_progress:
                         on_progress(n + 1, len(paths), str(path))

@@ -11,16 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
 
 from core.cli import ArgumentParser, run_cli
 from core.errors import one_line
 from core.settings import Settings, load_settings
-from index.store import open_index
-from rag.engine import AnswerEngine, AnswerEvent, QuestionError, TokenEvent, require_articles
-from rag.questions import check_history_lengths, validate_history, validate_question
+from rag.questions import QuestionError, check_history_lengths, validate_history, validate_question
 from rag.types import Answer, Turn
+
+if TYPE_CHECKING:
+    from rag.engine import AnswerEngine
 
 _TURNS = TypeAdapter(list[Turn])
 
@@ -61,6 +63,8 @@ def format_sources(answer: Answer) -> str:
 
 
 def _answer_once(engine: AnswerEngine, question: str, history: list[Turn], as_json: bool) -> Answer:
+    from rag.engine import AnswerEvent, TokenEvent  # loaded with the engine already
+
     answer: Answer | None = None
     drafting = False
     for event in engine.stream(question, history):
@@ -124,6 +128,10 @@ def _ask(args: argparse.Namespace) -> int:
         raise QuestionError(
             "there is no standard input to read questions from; give the question as an argument"
         )
+    # Chroma, LangChain and the models load only for input that passed the checks above.
+    from index.store import open_index
+    from rag.engine import AnswerEngine, require_articles
+
     index = open_index(settings)
     require_articles(index)
     engine = AnswerEngine(settings, index=index)  # loads the model: only now

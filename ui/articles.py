@@ -15,7 +15,6 @@ from pathlib import Path
 from core.settings import Settings
 from index.ingest import FileResult, Ingestor
 from index.store import ArticleIndex
-from rag.questions import text_problem
 
 Progress = Callable[[float, str], None]
 
@@ -76,7 +75,8 @@ class ArticleManager:
             name = source.name
             refusal = self._precheck(source, name, seen)
             if refusal:
-                outcomes[slot] = Outcome(name, False, f"{name}: {refusal}; nothing was changed")
+                shown = name if name.isprintable() else repr(name)[1:-1]  # one line, whatever the name
+                outcomes[slot] = Outcome(shown, False, f"{shown}: {refusal}; nothing was changed")
                 continue
             seen.add(name.lower())
             target = self.uploads_dir / name
@@ -112,7 +112,7 @@ class ArticleManager:
 
     def _precheck(self, source: Path, name: str, seen: set[str]) -> str | None:
         # The ingestor checks type, encoding and content; these checks guard the uploads folder.
-        if not name or name.startswith(".") or not name.isprintable() or text_problem(name):
+        if not name or name.startswith(".") or not name.isprintable():  # (lone surrogates are not)
             return "not a usable file name"
         if name.lower() in seen:
             return "a file with this name is already in this upload"

@@ -67,8 +67,7 @@ def run(module: str, args: list[str], data_dir: Path, model_cache: Path) -> subp
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=PROJECT_ROOT,
-        env=os.environ
-        | {"RAG_DATA_DIR": str(data_dir), "RAG_CACHE_DIR": str(model_cache), "TQDM_DISABLE": "1"},
+        env=os.environ | {"RAG_DATA_DIR": str(data_dir), "RAG_CACHE_DIR": str(model_cache)},
         capture_output=True,
         text=True,
         timeout=600,
