@@ -178,7 +178,7 @@ class ArticleIndex:
         if self.settings.chroma_host:
             s = self.settings
             return f"collection {s.chroma_collection!r} of the Chroma server {s.chroma_host}:{s.chroma_port}"
-        return str(chroma_folder(self.settings))
+        return f"collection {self.settings.chroma_collection!r} in {chroma_folder(self.settings)}"
 
 
 def open_index(settings: Settings, embedder: Embeddings | None = None) -> ArticleIndex:
