@@ -56,7 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
     from index.store import open_index
     from rag.engine import AnswerEngine
     from ui.app import build_app, launch_options
+    from ui.chat_store import ChatStore
 
+    store = ChatStore(settings.chat_db_path)  # a damaged chat file is reported before the model loads
     index = open_index(settings)
     if index.is_empty():
         print(f"The index is empty: indexing {settings.articles_dir} first…", flush=True)
@@ -66,7 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"  {result.message}", file=sys.stderr)
     print(f"Loading the answer engine ({settings.llm_backend})…", flush=True)
     engine = AnswerEngine(settings, index=index)
-    app = build_app(settings, engine)
+    app = build_app(settings, engine, store)
     try:
         app.launch(**launch_options(settings))
     except OSError as exc:  # port taken, address not available

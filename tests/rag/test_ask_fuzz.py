@@ -130,3 +130,17 @@ def test_any_question_gets_a_checked_answer_or_a_one_line_refusal(engine, questi
         for citation in answer.citations:
             document = engine.index.document(citation.doc_id)
             assert document is not None and document.text[citation.start : citation.end] == citation.quote
+
+
+@pytest.mark.parametrize("kind", ["missing", "a folder"])
+def test_a_history_file_that_cannot_be_read(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "history.json"
+    if kind == "a folder":
+        path.mkdir()
+    result = python_m(
+        ["rag", "ask", "--history", str(path), "Who?"], {"RAG_DATA_DIR": str(tmp_path / "d")}, tmp_path
+    )
+    errors = error_lines(result)
+    assert result.returncode == EXIT_BAD_INPUT and len(errors) == 1
+    assert errors[0].startswith(f"error: cannot read history file {path}")
+    assert not (tmp_path / "d").exists()
