@@ -1,5 +1,6 @@
-"""What the property-based tests of the entry points share: input strategies and the check that a
-run ended with one-line messages, never a traceback."""
+"""What the tests of the entry points share: hypothesis strategies for user input, running
+``python -m ...`` as a user would (also into a closed pipe), and the check that a run ended with
+one-line messages, never a traceback."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
+from core.errors import EXIT_BROKEN_PIPE
 from core.settings import PROJECT_ROOT
 
 # Subprocess examples cost a second or more each: few of them, no deadline. Function-scoped
@@ -69,7 +71,7 @@ def python_m(
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:
     """The run's ``error:`` lines, after checking that stderr holds nothing else but known notes
-    (the progress bar, whose updates ``splitlines`` separates)."""
+    (the updates of the progress bar, split at carriage returns)."""
     stderr = result.stderr.decode("utf-8", "backslashreplace")
     assert "Traceback" not in stderr, stderr
     notes = ("indexing:", "waiting for another ingest to finish", "Checking the answer against the articles")
@@ -78,3 +80,26 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
     unexpected = [line for line in lines if not line.startswith("error: ") and not line.startswith(notes)]
     assert unexpected == [], stderr
     return [line for line in lines if line.startswith("error: ")]
+
+
+def into_closed_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``python -m ARGS`` with stdout a pipe whose reader has already gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the child starts: its first write fails with EPIPE
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", *args],
+            cwd=PROJECT_ROOT,
+            env=os.environ | env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+
+
+def assert_quiet_end(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == EXIT_BROKEN_PIPE, result.stderr
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -6,39 +6,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from core.errors import EXIT_BROKEN_PIPE
-from core.settings import PROJECT_ROOT
 from tests.eval.test_table import summary
-
-
-def into_closed_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``python -m ARGS`` with stdout a pipe whose reader has already gone."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # before the child starts: its first write fails with EPIPE
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", *args],
-            cwd=PROJECT_ROOT,
-            env=os.environ | env,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        os.close(write_end)
-
-
-def assert_quiet_end(result: subprocess.CompletedProcess) -> None:
-    assert result.returncode == EXIT_BROKEN_PIPE, result.stderr
-    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+from tests.fuzz import assert_quiet_end, into_closed_pipe
 
 
 @pytest.mark.parametrize("command", [["list"], ["stats"], ["stats", "--json"]])

@@ -11,17 +11,41 @@ for a line on stdin (or its end) and exits. Modes:
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from index.catalog import Catalog
 from index.store import CATALOG_FILE, writer_lock
 from index.vector_store import make_vector_store
 
 IN_FLIGHT_DOC = "in-flight"
+
+
+@contextmanager
+def lock_holder(data_dir: Path, mode: str) -> Iterator[subprocess.Popen]:
+    """``tests/index/lock_holder.py`` in its own process, in place (``ready``) until the block ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.index.lock_holder", str(data_dir), mode],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line == "ready\n", proc.stderr.read()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.stdin.close()
+            proc.wait(timeout=60)
 
 
 def main(data_dir: Path, mode: str) -> None:

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import EXIT_BUSY
@@ -20,28 +18,7 @@ from index.catalog import Catalog
 from index.ingest import Ingestor
 from index.store import CATALOG_FILE, open_index
 from index.vector_store import make_vector_store
-from tests.index.lock_holder import IN_FLIGHT_DOC
-
-
-@contextmanager
-def lock_holder(data_dir: Path, mode: str) -> Iterator[subprocess.Popen]:
-    """``tests/index/lock_holder.py`` in its own process, in place (``ready``) until the block ends."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.index.lock_holder", str(data_dir), mode],
-        cwd=PROJECT_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line == "ready\n", proc.stderr.read()
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.stdin.close()
-            proc.wait(timeout=60)
+from tests.index.lock_holder import IN_FLIGHT_DOC, lock_holder
 
 
 def index_cli(args: list[str], data_dir: Path, model_cache: Path, **env: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import EXIT_BROKEN_PIPE
 from core.settings import PROJECT_ROOT
-from tests.core.test_broken_pipe import assert_quiet_end, into_closed_pipe
+from tests.fuzz import assert_quiet_end, into_closed_pipe
 
 pytestmark = pytest.mark.slow  # each test loads the model
 

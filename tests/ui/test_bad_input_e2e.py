@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.fuzz import SUBPROCESS_EXAMPLES
-from tests.index.test_writer_lock import lock_holder
+from tests.index.lock_holder import lock_holder
 from tests.ui.helpers import text_of
 from tests.ui.ui_server import UIServer
 from ui.chat_store import ChatStore
