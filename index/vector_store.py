@@ -118,7 +118,8 @@ def _folder_guard(folder: Path, index_dir: Path) -> Guard:
     def guard() -> Iterator[None]:
         try:
             yield
-        except chromadb.errors.ChromaError as exc:
+        # (Chroma's other errors, such as a wrong dimension or a duplicate id, are bugs of ours.)
+        except (chromadb.errors.InternalError, chromadb.errors.NotFoundError) as exc:
             raise DamagedIndexError("vector store folder", folder, one_line(exc), index_dir) from exc
 
     return guard

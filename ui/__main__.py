@@ -11,7 +11,7 @@ from pathlib import Path
 
 import core.offline  # noqa: F401  (before gradio, chroma and onnxruntime load)
 from core.cli import ArgumentParser, run_cli
-from core.errors import EXIT_OK, SettingsError, StoreError
+from core.errors import EXIT_OK, InputError, SettingsError
 from core.settings import Settings, load_settings
 
 
@@ -41,7 +41,7 @@ def _export_feedback(settings: Settings, path: Path) -> int:
     try:
         path.write_text(text + ("\n" if text else ""), encoding="utf-8")
     except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"wrote {len(rows)} rated answers to {path}")
     return EXIT_OK
 

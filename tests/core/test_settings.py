@@ -107,7 +107,7 @@ def data_dir(copy_data_dir) -> Path:
     return copy_data_dir()  # a valid but new collection name makes Chroma create it
 
 
-@settings(SUBPROCESS_EXAMPLES, max_examples=12)  # the in-process property above has the many examples
+@settings(SUBPROCESS_EXAMPLES, max_examples=10)  # the in-process property above has the many examples
 @given(field=st.sampled_from(FIELDS), value=argv_text)
 @example(field="chroma_collection", value="another")  # valid, but not the collection of this index
 def test_any_value_for_index_list(

@@ -1,7 +1,7 @@
 """Bad input through the running chat (``python -m ui`` in a subprocess, driven by
 gradio_client like a browser): questions that are not text, blank or too long, and files that
 cannot be articles, get a clear message and change nothing; so does an upload while another
-ingest holds the index."""
+ingest holds the index. (Answering for real is tested in ``test_app_e2e.py``.)"""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from tests.ui.helpers import text_of
 from tests.ui.ui_server import UIServer
 from ui.chat_store import ChatStore
 
-pytestmark = pytest.mark.slow  # the chat loads the real model at start
-
 MAX_FILE_BYTES = 3000
 
 
@@ -33,7 +31,16 @@ def server(
 ) -> Iterator[UIServer]:
     data_dir = tmp_path_factory.mktemp("ui-bad-input") / "data"
     shutil.copytree(built_data_dir, data_dir)  # indexed already: the chat starts sooner
-    srv = UIServer(data_dir, model_cache, RAG_MAX_FILE_BYTES=str(MAX_FILE_BYTES), RAG_INDEX_LOCK_WAIT_S="2")
+    srv = UIServer(
+        data_dir,
+        model_cache,
+        RAG_MAX_FILE_BYTES=str(MAX_FILE_BYTES),
+        RAG_INDEX_LOCK_WAIT_S="2",
+        # No question here reaches a model: an endpoint backend (built, never contacted; nothing
+        # listens on the discard port) spares loading the embedded one.
+        RAG_LLM_BACKEND="openai",
+        RAG_LLM_BASE_URL="http://127.0.0.1:9/v1",
+    )
     srv.start()
     yield srv
     srv.stop()
