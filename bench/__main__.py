@@ -9,7 +9,6 @@ is given; the JSON and the README say so.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import load_average, machine_info, write_json
+from core.cli import ArgumentParser, run_cli
 from core.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
@@ -358,7 +358,11 @@ def update_readme(readme: Path, table: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    return run_cli(lambda: _run(argv))
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes in all)")
     parser.add_argument("--size", choices=("full", "quick", "tiny"), help="explicit size (tiny: smoke)")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(NAMES)}")

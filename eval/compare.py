@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import InputError
 from eval.report import METRIC_KEYS, RESULTS_FILE, SUMMARY_FILE
 
 # Lower is better for these; higher is better for every other metric.
@@ -25,7 +26,7 @@ LOWER_IS_BETTER = {
 _EPSILON = 1e-9
 
 
-class CompareError(ValueError):
+class CompareError(InputError):
     """A run folder that cannot be read; the message names it."""
 
 

@@ -8,12 +8,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import InputError
 from rag.types import Turn
 
 AdversarialKind = Literal["swap", "negation", "number", "other_article", "false_premise"]
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A dataset line that does not fit the format; the message names the file and line."""
 
 

@@ -23,6 +23,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.errors import InputError
 from core.settings import Settings
 from index.articles import article_files, load_document
 from index.documents import IngestError
@@ -38,7 +39,7 @@ TOP_K = 4
 COLLECTION = f"naive-{CHUNK_CHARS}"
 
 
-class NaiveCorpusError(RuntimeError):
+class NaiveCorpusError(InputError):
     """No article could be loaded for the baseline's index."""
 
 

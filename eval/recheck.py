@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import InputError
 from core.settings import Settings
 from eval.dataset import EvalItem, load_dataset
 from eval.report import RESULTS_FILE, SUMMARY_FILE
@@ -24,7 +25,7 @@ from rag.types import Answer, Passage, Reading, Timings, Turn
 from rag.verify import AnswerVerifier
 
 
-class RecheckError(Exception):
+class RecheckError(InputError):
     """The run folder cannot be rechecked; the message says why."""
 
 

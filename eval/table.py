@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import InputError
 from eval.report import SUMMARY_FILE
 
 Z_95 = 1.959964
 
 
-class TableError(ValueError):
+class TableError(InputError):
     """A run folder that cannot be read; the message names it."""
 
 

@@ -4,6 +4,9 @@ SQLite is the source of truth. Chroma cannot join a SQLite transaction, so every
 touches both first records the document in ``pending`` (committed), then writes Chroma, then
 commits the SQLite side and clears ``pending`` in one transaction. After a crash, the pending
 rows say exactly which documents' vectors must be reconciled against SQLite.
+
+A file that SQLite finds damaged (overwritten, truncated) raises :class:`DamagedIndexError`
+naming it, whichever query meets the damage first.
 """
 
 from __future__ import annotations
@@ -17,11 +20,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import StoreError
+from core.sqlite_errors import file_problem
 from index.documents import Chunk, Document, Section
+from index.errors import DamagedIndexError
+
+SCHEMA_VERSION = 1
+# How long a statement waits for another connection's write. Writers are serialised by the
+# writer lock and readers never wait in WAL mode, so this is only a safety margin.
+_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
-PRAGMA journal_mode=WAL;
-PRAGMA foreign_keys=ON;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
@@ -60,6 +69,20 @@ CREATE TABLE IF NOT EXISTS pending (doc_id TEXT PRIMARY KEY, started_at REAL NOT
 """
 
 
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's errors about the file itself as one-line product errors naming it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        problem = file_problem(exc)
+        if problem == "damaged":
+            raise DamagedIndexError("index catalog", path, str(exc), path.parent) from exc
+        if problem == "unusable":
+            raise StoreError(f"cannot use the index catalog {path}: {exc}; check RAG_DATA_DIR") from exc
+        raise
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     """A catalog row without the full text, for listings."""
@@ -79,10 +102,23 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._conn.executescript(_SCHEMA)
+        with _translated(path):
+            self._conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=_BUSY_TIMEOUT_S
+            )
+            self._conn.row_factory = sqlite3.Row
+            # WAL: readers see the last commit while a writer works, and never block it.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            if self._conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self._create_schema()
+
+    def _create_schema(self) -> None:
+        with self.transaction() as conn:
+            for statement in _split_statements(_SCHEMA):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -91,18 +127,25 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
-        with self._lock:
+        with self._lock, _translated(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, _translated(self.path):
             return self._conn.execute(sql, params).fetchall()
+
+    def integrity_problem(self) -> str | None:
+        """SQLite's own check of every page (reads the whole file): None when the file is sound."""
+        rows = self.query("PRAGMA quick_check")
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        return "; ".join(problems[:3]) or None
 
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -224,6 +267,17 @@ class Catalog:
 
     def count_chunks(self) -> int:
         return self.query("SELECT count(*) AS n FROM chunks")[0]["n"]
+
+
+def _split_statements(script: str) -> list[str]:
+    """The statements of ``script`` (``sqlite3.complete_statement`` keeps triggers whole)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _chunk(row: sqlite3.Row) -> Chunk:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.errors import InputError
+
 BlockKind = Literal["title", "heading", "caption", "body"]
 
 
@@ -53,7 +55,7 @@ class Chunk:
     n_tokens: int = 0
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """A file that cannot be indexed; ``str()`` is a one-line message naming file and reason."""
 
     def __init__(self, path: str, reason: str) -> None:

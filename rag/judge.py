@@ -15,13 +15,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from core.errors import SettingsError
 from core.settings import PROJECT_ROOT, Settings
 from rag.checks.features import item_features
 
 CALIBRATION_DIR = PROJECT_ROOT / "rag" / "calibration"
 
 
-class CalibrationError(RuntimeError):
+class CalibrationError(SettingsError):
     """The calibration file is missing or does not fit this code; the message says what to do."""
 
 

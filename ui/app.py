@@ -14,9 +14,10 @@ from typing import Any
 
 import gradio as gr
 
+from core.errors import NewsQAError
 from core.settings import Settings
 from ui import render
-from ui.articles import ArticleManager
+from ui.articles import ArticleManager, Outcome
 from ui.chat import ChatHandlers, ChatUpdate, Engine, warn
 from ui.chat_store import ChatStore
 from ui.frontend import ARTICLE_JS, CSS, SOURCES_JS
@@ -80,7 +81,11 @@ def build_app(settings: Settings, engine: Engine, store: ChatStore | None = None
         if refusal:
             warn(refusal)
             return render.results_html([(False, refusal)]), *article_lists(), gr.skip()
-        outcomes = articles.add(files or [], lambda fraction, desc: progress(fraction, desc=desc))
+        try:
+            outcomes = articles.add(files or [], lambda fraction, desc: progress(fraction, desc=desc))
+        except NewsQAError as exc:  # the index is busy or damaged: nothing was added
+            warn(str(exc))
+            return render.results_html([(False, f"{exc}. Nothing was added.")]), *article_lists(), gr.skip()
         bad = [o for o in outcomes if not o.ok]
         if bad:
             warn(f"{len(bad)} of {len(outcomes)} files could not be added; see the list below.")
@@ -88,7 +93,10 @@ def build_app(settings: Settings, engine: Engine, store: ChatStore | None = None
         return report, *article_lists(), None
 
     def remove_article(doc_id: str | None) -> tuple[str, str, Any]:
-        outcome = articles.remove(doc_id)
+        try:
+            outcome = articles.remove(doc_id)
+        except NewsQAError as exc:  # the index is busy or damaged
+            outcome = Outcome(doc_id or "", False, str(exc))
         if not outcome.ok:
             warn(outcome.message)
         return render.results_html([(outcome.ok, outcome.message)]), *article_lists()

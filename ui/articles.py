@@ -39,7 +39,7 @@ class ArticleManager:
         self.index = index
         self.settings = settings
         self.ingestor = Ingestor(index, show_progress=False)
-        self.uploads_dir = settings.data_dir / "uploads"
+        self.uploads_dir = settings.uploads_dir
 
     # --- listing ------------------------------------------------------------------------------
     def rows(self) -> list[tuple[str, str, str, int, int]]:
@@ -75,7 +75,8 @@ class ArticleManager:
             name = source.name
             refusal = self._precheck(source, name, seen)
             if refusal:
-                outcomes[slot] = Outcome(name, False, f"{name}: {refusal}; nothing was changed")
+                shown = name if name.isprintable() else repr(name)[1:-1]  # one line, whatever the name
+                outcomes[slot] = Outcome(shown, False, f"{shown}: {refusal}; nothing was changed")
                 continue
             seen.add(name.lower())
             target = self.uploads_dir / name
@@ -88,11 +89,15 @@ class ArticleManager:
         def on_progress(done: int, _total: int, path: str) -> None:
             report(done / max(total, 1), f"Indexed {done} of {total}: {Path(path).name}")
 
+        def on_wait() -> None:
+            report(0.0, "Waiting for another ingest to finish…")
+
+        ingestor = Ingestor(self.index, show_progress=False, on_wait=on_wait)
         results: list[FileResult] = []
         try:
             if staged:
                 report(0.0, f"Indexing {total} file{'s' if total != 1 else ''}…")
-                results = self.ingestor.add_paths([target for _, _, target, _ in staged], on_progress)
+                results = ingestor.add_paths([target for _, _, target, _ in staged], on_progress)
         finally:
             done = {Path(r.path) for r in results if r.ok}
             for _, _, target, backup in staged:
@@ -107,7 +112,7 @@ class ArticleManager:
 
     def _precheck(self, source: Path, name: str, seen: set[str]) -> str | None:
         # The ingestor checks type, encoding and content; these checks guard the uploads folder.
-        if not name or name.startswith("."):
+        if not name or name.startswith(".") or not name.isprintable():  # (lone surrogates are not)
             return "not a usable file name"
         if name.lower() in seen:
             return "a file with this name is already in this upload"

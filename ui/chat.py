@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import gradio as gr
 
+from core.errors import NewsQAError
 from index.store import ArticleIndex
-from rag.engine import AnswerEvent, EmptyIndexError, QuestionError, SentenceEvent, TokenEvent
-from rag.llm import LLMError
+from rag.engine import AnswerEvent, QuestionError, SentenceEvent, TokenEvent
 from rag.types import Answer, Turn
 from ui import render
 from ui.chat_store import ChatStore, Rating, StoredTurn, new_conversation_id, valid_conversation_id
@@ -143,7 +143,7 @@ class ChatHandlers:
                 # A new list per update: Gradio may still hold the previous one.
                 messages = [*messages[:-1], assistant_message(render.streaming_html(tokens, checked))]
                 yield messages, gr.skip(), "", gr.skip(), conv
-        except (QuestionError, EmptyIndexError, LLMError) as exc:
+        except NewsQAError as exc:  # bad input, empty or damaged index, model unavailable: say which
             problem = str(exc)
         except Exception as exc:  # the page gets a sentence, the log gets the traceback
             log.exception("answering %r failed", question)

@@ -21,6 +21,8 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
+from core.errors import StoreError
+from core.sqlite_errors import file_problem
 from rag.types import Answer, Citation, Passage, Timings, Turn
 
 Rating = Literal["up", "down"]
@@ -117,11 +119,28 @@ class ChatStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        with self._file_errors():
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            with self._lock:
+                self._conn.executescript(_SCHEMA)
+                self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+    @contextmanager
+    def _file_errors(self) -> Iterator[None]:
+        """A damaged or unusable chat file as one line naming it and what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            problem = file_problem(exc)
+            if problem == "damaged":
+                raise StoreError(
+                    f"the chat store {self.path} is damaged ({exc}); move it away and start again "
+                    "(its conversations and feedback are lost)"
+                ) from exc
+            if problem == "unusable":
+                raise StoreError(f"cannot use the chat store {self.path}: {exc}; check RAG_DATA_DIR") from exc
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -129,7 +148,7 @@ class ChatStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._file_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -139,7 +158,7 @@ class ChatStore:
             self._conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._file_errors():
             return self._conn.execute(sql, params).fetchall()
 
     # --- turns ------------------------------------------------------------------------------

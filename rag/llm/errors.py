@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from core.errors import BackendError
+
 if TYPE_CHECKING:
     from core.settings import Settings
 
 
-class LLMError(RuntimeError):
+class LLMError(BackendError):
     """The LLM cannot be built or cannot answer; the message is meant for the user."""
 
 

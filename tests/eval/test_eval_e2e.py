@@ -207,7 +207,7 @@ def test_empty_index_with_no_articles_is_one_line(tmp_path: Path, env: dict[str,
         ["run", "--dataset", str(dataset), "--out", str(tmp_path / "o"), "--no-progress"],
         env | {"RAG_ARTICLES_DIR": str(empty)},
     )
-    assert result.returncode == 1
+    assert result.returncode == 3  # the index is missing, empty or damaged (README: exit codes)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "the index is empty" in errors[0] and str(empty) in errors[0]
     assert "Traceback" not in result.stderr
