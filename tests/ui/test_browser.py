@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.ui.ui_server import UIServer
-from ui.app import EXAMPLE_QUESTIONS
+from ui.app import BROWSER_STORAGE_KEY, EXAMPLE_QUESTIONS
 from ui.chat_store import ChatStore
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ANSWER_TIMEOUT_MS = 600_000  # two cores shared with other jobs: an answer can take minutes
+ANSWER_TIMEOUT_MS = 300_000  # two cores shared with other jobs: an answer can take minutes
 LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
 
 
@@ -95,6 +95,18 @@ def page(browser: Any, server: UIServer) -> Iterator[Any]:
     assert outside == [], f"the page reached out: {outside}"
 
 
+def _new_chat(page: Any) -> None:
+    """Click "New chat" and wait until the page holds the new conversation. A question asked
+    while the click is still on its way would be part of the old conversation, which the click
+    stops (``cancels``); a user cannot type that fast, a test can."""
+    stored = f"() => localStorage.getItem('{BROWSER_STORAGE_KEY}')"
+    page.wait_for_function(f"{stored} !== null")  # the page load's restore is done
+    old = page.evaluate(stored)
+    page.get_by_role("button", name="New chat").click()
+    page.wait_for_function(f"old => ({stored})() !== old", arg=old)
+    page.wait_for_function("() => !document.querySelector('#chatbot .answer')")
+
+
 def _ask(page: Any, question: str) -> None:
     box = page.locator("#question textarea")
     box.fill(question)
@@ -143,8 +155,7 @@ def _record_answers(page: Any, questions: list[str]) -> list[tuple[list[str], st
     showed, and the final answer's text."""
     out = []
     for question in questions:
-        page.get_by_role("button", name="New chat").click()
-        page.wait_for_function("() => !document.querySelector('#chatbot .answer')")
+        _new_chat(page)
         page.evaluate(RECORD_JS)
         _ask(page, question)
         _wait_for_answer(page, 1)
@@ -242,8 +253,7 @@ def test_a_citation_chip_opens_the_article_at_the_supporting_text(page, server, 
 
 
 def test_markup_in_a_question_is_shown_not_run(page) -> None:
-    page.get_by_role("button", name="New chat").click()
-    page.wait_for_function("() => !document.querySelector('#chatbot .answer')")
+    _new_chat(page)
     question = 'Who is Shiraz Maher? <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     _ask(page, question)
     _wait_for_answer(page, 1)
