@@ -1,7 +1,8 @@
 """``python -m eval run [--dataset FILE] [--out DIR] [--pipeline default|naive] [--limit N]``,
 ``python -m eval recheck RUN [--set KEY=VALUE ...] [--out DIR]`` and
 ``python -m eval compare RUN_A RUN_B``, ``python -m eval calibrate RUN [RUN ...] [--out FILE]`` (fit the
-calibrated decision), ``python -m eval table NAME=RUN ...`` (rates with Wilson intervals) and
+calibrated decision), ``python -m eval curve RUN [--calibration FILE]`` (its trade-off curve on a
+held-out run), ``python -m eval table NAME=RUN ...`` (rates with Wilson intervals) and
 ``python -m eval check FILE ...`` (a question set's evidence and traps against the shipped
 articles)."""
 
@@ -23,7 +24,15 @@ from tqdm import tqdm
 from core.cli import ArgumentParser, run_cli
 from core.errors import EXIT_BAD_INPUT, EXIT_SOME_FAILED, NewsQAError
 from core.settings import PROJECT_ROOT, Settings, load_settings
-from eval.calibrate import CalibrationDataError, collect, fit, format_curve, trade_off, write_calibration
+from eval.calibrate import (
+    CalibrationDataError,
+    collect,
+    fit,
+    format_curve,
+    score_held_out,
+    trade_off,
+    write_calibration,
+)
 from eval.compare import compare
 from eval.dataset import DatasetError, EvalItem, check_items, load_dataset
 from eval.naive import CHUNK_CHARS, OVERLAP_CHARS, TOP_K, NaiveCorpusError, NaivePipeline
@@ -36,6 +45,7 @@ from index.articles import article_files, load_document
 from index.ingest import Ingestor
 from index.store import open_index
 from rag.engine import AnswerEngine, EmptyIndexError
+from rag.judge import load_calibration
 
 DEFAULT_DATASET = PROJECT_ROOT / "eval" / "datasets" / "test.jsonl"
 PIPELINES = ("default", "naive")
@@ -288,6 +298,24 @@ def calibrate_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def curve_run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        if args.calibration is not None:
+            settings = settings.model_copy(update={"calibration_file": args.calibration})
+        calibration = load_calibration(settings)
+        data = collect(load_run(args.run), settings)
+    except (RecheckError, CalibrationDataError) as exc:
+        raise EvalCLIError(str(exc), EXIT_BAD_INPUT) from None
+    fitted, summary = score_held_out(data, calibration)
+    print(
+        f"{len(data)} items; calibration fitted on {calibration.fitted_on}; at its threshold: "
+        + ", ".join(f"{k} {v if v is None else round(v, 4)}" for k, v in summary.items())
+    )
+    print(format_curve(trade_off(fitted)))
+    return 0
+
+
 def check_datasets(args: argparse.Namespace) -> int:
     settings = load_settings()
     corpus = {
@@ -341,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
         "--refusal-precision", type=float, default=0.85, help="share of refusals that must be right"
     )
     cal_p.add_argument("--out", type=Path, help="calibration file to write (e.g. rag/calibration/0.5b.json)")
+    cur_p = sub.add_parser(
+        "curve", help="a calibration's refusal / false-refusal curve on a run it was not fitted on (no model)"
+    )
+    cur_p.add_argument("run", type=Path, help="run folder of the default pipeline (e.g. the test split)")
+    cur_p.add_argument(
+        "--calibration", type=Path, help="calibration file (default: the shipped one for the run's settings)"
+    )
     tab_p = sub.add_parser("table", help="runs side by side, rates with Wilson 95%% intervals (markdown)")
     tab_p.add_argument("runs", nargs="+", metavar="NAME=RUN", help="a row name and its run folder")
     chk_p = sub.add_parser("check", help="check question sets: evidence and traps verbatim, no duplicates")
@@ -363,6 +398,8 @@ def _dispatch(parser: ArgumentParser, argv: list[str] | None) -> int:
         return table_runs(args)
     if args.command == "calibrate":
         return calibrate_run(args)
+    if args.command == "curve":
+        return curve_run(args)
     return run(args)
 
 

@@ -36,7 +36,7 @@ from index.embedding import make_embedder
 from index.store import open_index
 from rag.checks.features import CANDIDATE_FEATURES, ITEM_FEATURES, FeatureExtractor, candidates, item_features
 from rag.condense import topic_question
-from rag.judge import Calibration, LinearModel
+from rag.judge import Calibration, Judge, LinearModel
 from rag.types import Passage, Reading, Turn
 
 FOLDS = 10
@@ -220,6 +220,24 @@ def operating_point(
         "overall_accuracy": (correct + refused_un) / len(answerable) if answerable else None,
         "refusal_precision": refusal_precision_at(p_right, right, threshold),
     }
+
+
+def score_held_out(data: list[ItemData], calibration: Calibration) -> tuple[Fitted, dict[str, Any]]:
+    """``calibration`` applied as it is to items it was not fitted on (the test split): the same
+    numbers as the out-of-fold ones of ``fit``, so its curve shows where the default sits."""
+    judge = Judge(calibration)
+    p_right, right = [], []
+    for d in data:
+        best, p = judge.decide(d.rows)
+        p_right.append(p)
+        right.append(
+            bool(best is not None and d.item.answerable and contains_answer(d.texts[best], d.item.answers))
+        )
+    answerable = [d.item.answerable for d in data]
+    adversarial = [d.item.adversarial is not None for d in data]
+    summary = operating_point(p_right, right, answerable, adversarial, calibration.threshold)
+    summary["decider_auc"] = _auc(np.array(right), np.array(p_right))
+    return Fitted(calibration, p_right, right, answerable, adversarial), summary
 
 
 def trade_off(fitted: Fitted, thresholds: list[float] | None = None) -> list[dict[str, Any]]:

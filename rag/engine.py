@@ -17,14 +17,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from core.errors import StoreError
+from core.errors import NewsQAError, StoreError
 from core.settings import Settings
 from index.embedding import make_embedder
 from index.store import ArticleIndex, open_index
 from rag.checked_stream import SentenceStream
 from rag.condense import carry_query, llm_rewrite
 from rag.injection import neutralise
-from rag.llm import LLMError, as_llm_error, make_llm, model_label
+from rag.llm import as_llm_error, make_llm, model_label
 from rag.prompts import load_prompt
 from rag.questions import QuestionError, validate_history, validate_question
 from rag.reader import StructuredReader, reading_messages, sentence_text, shown_sentences
@@ -206,7 +206,7 @@ class AnswerEngine:
                             yield SentenceEvent(partial)
                 else:
                     state.update(chunk)
-        except LLMError:
+        except NewsQAError:  # the model's, or a setting's (a missing calibration file): as it is
             raise
         except Exception as exc:
             if retrieval_s is None:  # condensing or retrieval: not the model's failure

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import random
 
-from eval.calibrate import ItemData, choose_threshold, fit, operating_point, refusal_precision_at, trade_off
+from eval.calibrate import (
+    ItemData,
+    choose_threshold,
+    fit,
+    operating_point,
+    refusal_precision_at,
+    score_held_out,
+    trade_off,
+)
 from eval.dataset import EvalItem
 from rag.checks.features import CANDIDATE_FEATURES
 from rag.judge import Judge
@@ -72,3 +80,25 @@ def test_the_trade_off_curve_refuses_more_as_the_threshold_rises() -> None:
     curve = trade_off(fit(_synthetic(), "test", "synthetic", refusal_precision=0.9))
     refused = [row["refusal_rate_unanswerable"] for row in curve]
     assert refused == sorted(refused) and refused[0] < refused[-1]
+
+
+def test_a_fitted_calibration_scores_items_it_was_not_fitted_on() -> None:
+    fitted = fit(_synthetic(seed=7), "test", "synthetic", refusal_precision=0.9)
+    held_out, summary = score_held_out(_synthetic(seed=8), fitted.calibration)
+    assert summary["decider_auc"] > 0.8
+    assert summary["threshold"] == fitted.calibration.threshold
+    # The held-out curve is the same function of the threshold as the out-of-fold one.
+    curve = trade_off(held_out)
+    for key in ("refusal_rate_unanswerable", "false_refusal_rate"):
+        rates = [row[key] for row in curve]
+        assert rates == sorted(rates)
+    assert summary == {
+        **operating_point(
+            held_out.p_right,
+            held_out.right_if_answered,
+            held_out.answerable,
+            held_out.adversarial,
+            fitted.calibration.threshold,
+        ),
+        "decider_auc": summary["decider_auc"],
+    }

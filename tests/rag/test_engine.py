@@ -13,6 +13,7 @@ from core.settings import Settings
 from index.ingest import Ingestor
 from index.store import ArticleIndex, open_index
 from rag.engine import AnswerEngine
+from rag.judge import CalibrationError
 from rag.llm import LLMError
 from rag.types import Turn
 from tests.conftest import ARTICLES_DIR
@@ -61,6 +62,18 @@ def test_a_retrieval_failure_is_not_blamed_on_the_model(index: ArticleIndex, mon
     monkeypatch.setattr(index, "lexical_search", broken)
     with pytest.raises(OSError, match="disk gone"):
         engine.ask("How many people emerged from Baghuz?")
+
+
+def test_a_missing_calibration_file_is_named_not_blamed_on_the_model(
+    index: ArticleIndex, tmp_path: Path
+) -> None:
+    settings = index.settings.model_copy(
+        update={"calibration_file": tmp_path / "gone.json", "support_check": False}
+    )
+    engine = AnswerEngine(settings, index=index, llm=scripted("Answer: 50,000"))
+    with pytest.raises(CalibrationError, match="no calibration file") as caught:
+        engine.ask("How many people emerged from Baghuz?")
+    assert not isinstance(caught.value, LLMError)
 
 
 def test_a_failing_llm_rewrite_is_an_llm_error(index: ArticleIndex) -> None:
