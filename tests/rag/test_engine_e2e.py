@@ -112,18 +112,6 @@ def test_the_rules_pipeline_still_answers_and_refuses(engine) -> None:
     assert rules.ask("Who was elected president of Iraq in 2022?").refused
 
 
-def test_the_opt_in_support_check_reads_the_models_yes_on_its_cached_prompt(engine) -> None:
-    """RAG_SUPPORT_CHECK=true (off by default): one yes/no token after the answer gives P(yes)."""
-    settings = engine.settings.model_copy(update={"support_check": True})
-    checked = AnswerEngine(settings, index=engine.index, llm=engine.llm)
-    answer = checked.ask("Which city did US airstrikes save from an Isis incursion?")
-    reading = answer.reading
-    assert reading is not None and reading.phrase
-    assert reading.p_supported is not None and 0.0 <= reading.p_supported <= 1.0
-    assert reading.check_s is not None and reading.check_s > 0
-    assert engine.ask("Which city did US airstrikes save from an Isis incursion?").reading.p_supported is None
-
-
 def test_follow_up_question_uses_the_history(engine) -> None:
     first = engine.ask("Who is Hoda Muthana?")
     history = [Turn(user="Who is Hoda Muthana?", assistant=first.answer)]
