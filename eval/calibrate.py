@@ -96,6 +96,11 @@ def collect(run: StoredRun, settings: Settings) -> list[ItemData]:
     return data
 
 
+def answer_is_right(d: ItemData, best: int) -> bool:
+    """Answering with candidate ``best`` is right: the item is answerable and it holds a gold answer."""
+    return bool(d.item.answerable and contains_answer(d.texts[best], d.item.answers))
+
+
 def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...] | list[str]) -> LinearModel:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -149,7 +154,7 @@ def fit(
         scores = oof_rank[groups == i].tolist()
         item_rows.append(item_features(d.rows, scores))
         best = int(np.argmax(scores))
-        right.append(bool(d.item.answerable and contains_answer(d.texts[best], d.item.answers)))
+        right.append(answer_is_right(d, best))
     xi, yi = _matrix(item_rows, decision_features), np.array(right)
     item_groups = np.arange(len(data))
     oof_p = np.zeros(len(yi))
@@ -230,9 +235,7 @@ def score_held_out(data: list[ItemData], calibration: Calibration) -> tuple[Fitt
     for d in data:
         best, p = judge.decide(d.rows)
         p_right.append(p)
-        right.append(
-            bool(best is not None and d.item.answerable and contains_answer(d.texts[best], d.item.answers))
-        )
+        right.append(best is not None and answer_is_right(d, best))
     answerable = [d.item.answerable for d in data]
     adversarial = [d.item.adversarial is not None for d in data]
     summary = operating_point(p_right, right, answerable, adversarial, calibration.threshold)
