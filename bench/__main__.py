@@ -247,6 +247,7 @@ def render_answer(doc: dict[str, Any]) -> list[str]:
         ),
         ("errors", [len(p[k]["errors"]) for k in names], None, None),
     ]
+    rows = [row for row in rows if any(v != "–" for v in row[1])]  # e.g. no pipeline ran the check
     labels = {
         "default": "product (default)",
         "rules": "free answers + rules (before)",

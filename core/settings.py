@@ -117,8 +117,10 @@ class Settings(BaseSettings):
         description="`structured`: the model quotes a phrase of a passage sentence (grammar) and replies "
         "in one sentence; `free`: it writes one to three cited sentences.",
     )
+    # Off by default: the yes/no answer hardly varies for these models, the calibrated decision is
+    # as good without it (out of fold, 0.5B and 1.5B), and it cost 0.54 s p50 per answer.
     support_check: bool = Field(
-        True, description="Ask the model, on its cached prompt, whether the passages support its answer."
+        False, description="Ask the model, on its cached prompt, whether the passages support its answer."
     )
     judgement: Literal["calibrated", "rules"] = Field(
         "calibrated",

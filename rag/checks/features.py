@@ -45,7 +45,6 @@ CANDIDATE_FEATURES = (
     "reply_overlap",
     "p_none",
     "phrase_logprob",
-    "p_supported",
     "novelty",
     "neighbour_coverage_idf",
     "coverage_gap",
@@ -159,7 +158,6 @@ class FeatureExtractor:
                     "reply_overlap": coverage(reply_terms, terms) if reply_terms else 0.0,
                     "p_none": _value(reading.p_none if reading else None, 0.5),
                     "phrase_logprob": _value(reading.phrase_logprob if reading else None, -3.0),
-                    "p_supported": _value(reading.p_supported if reading else None, 0.5),
                     # An answer brings words the question lacks; a copy of the question does not.
                     "novelty": len(terms - topic_terms) / len(terms) if terms else 0.0,
                 }
@@ -223,7 +221,6 @@ ITEM_FEATURES = (
     "open_question",
     "p_none",
     "phrase_logprob",
-    "p_supported",
 )
 
 
@@ -246,5 +243,4 @@ def item_features(rows: list[dict[str, float]], probabilities: list[float]) -> d
         "open_question": best["open_question"],
         "p_none": best["p_none"],
         "phrase_logprob": best["phrase_logprob"],
-        "p_supported": best["p_supported"],
     }

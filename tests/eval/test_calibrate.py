@@ -20,8 +20,9 @@ from rag.judge import Judge
 
 
 def _synthetic(n_items: int = 120, seed: int = 7) -> list[ItemData]:
-    """Answerable items have one candidate with high question coverage that holds the answer;
-    the model's p_none is low for them and high for unanswerable ones, with noise."""
+    """Answerable items have one candidate with high question coverage that holds the answer
+    (adversarial ones a look-alike that does not); the model's p_none is low for answerable items
+    and high for unanswerable ones, with noise."""
     rng = random.Random(seed)
     data = []
     for i in range(n_items):
@@ -35,13 +36,14 @@ def _synthetic(n_items: int = 120, seed: int = 7) -> list[ItemData]:
             adversarial="number" if not answerable and i % 2 else None,
             trap="x" if not answerable and i % 2 else None,
         )
-        p_none = min(max(rng.gauss(0.2 if answerable else 0.6, 0.15), 0.0), 1.0)
+        p_none = min(max(rng.gauss(0.2 if answerable else 0.6, 0.25), 0.0), 1.0)
         rows, texts, labels = [], [], []
         gold = rng.randrange(5) if answerable else -1
         for j in range(5):
             row = {name: rng.random() * 0.3 for name in CANDIDATE_FEATURES}
             row["p_none"] = p_none
-            if j == gold:
+            # Adversarial items have a sentence that looks like the answer: only p_none can tell.
+            if j == gold or (j == 0 and item.adversarial):
                 row["q_coverage_idf"] = 0.7 + rng.random() * 0.3
             rows.append(row)
             texts.append("two drones circled" if j == gold else "nothing here")

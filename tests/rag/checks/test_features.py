@@ -61,6 +61,6 @@ def test_features_say_which_sentence_answers() -> None:
     assert town["q_coverage_idf"] < drones["q_coverage_idf"]
     assert kurds["missing_idf"] > drones["missing_idf"]
     assert drones["passage_rank"] == 1.0 and kurds["passage_rank"] == 0.5
-    assert drones["p_none"] == 0.1 and drones["p_supported"] == 0.5  # no check: the neutral value
+    assert drones["p_none"] == 0.1 and "p_supported" not in drones  # the yes/no check is not a feature
     best = item_features(rows, [0.9, 0.2, 0.1])
     assert best["best_phrase_here"] == 1.0 and round(best["margin"], 6) == 0.7
