@@ -1,4 +1,4 @@
-"""Fit the calibrated decision on a dev run: ``python -m eval calibrate RUN``.
+"""Fit the calibrated decision on train/dev runs: ``python -m eval calibrate RUN [RUN ...]``.
 
 From a run of the structured pipeline (its stored readings and passages, no model needed), every
 candidate sentence gets its features (``rag.checks.features``) and a label (it holds a gold

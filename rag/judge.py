@@ -1,6 +1,6 @@
 """The calibrated decision: which sentence answers, and whether to answer at all.
 
-Two logistic regressions, fitted on the dev split by ``python -m eval calibrate`` and saved as a
+Two logistic regressions, fitted on train/dev runs by ``python -m eval calibrate`` and saved as a
 small JSON file (``rag/calibration/<tier>.json``): the *ranker* scores every candidate sentence
 (P(it holds the answer)); the *decider* reads the best candidate's features and the model's own
 signals and gives P(the answer would be right). The product answers when that probability

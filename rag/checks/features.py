@@ -4,8 +4,9 @@ An answer is a *candidate sentence* of a retrieved passage. Every sentence of ev
 passage is a candidate; for each, the features below say how well it answers the question (what
 share of the question's words it holds, weighted by how rare they are; whether it has the kind
 of answer asked for; how the passage ranked; whether the model quoted its phrase from it), and
-what the model itself made of the question (its probability of "none", of its phrase, of "yes,
-supported"). ``rag.judge`` weighs them with coefficients fitted on the dev split.
+what the model itself made of the question (its probability of "none" and of its phrase; the
+optional yes/no check's P(yes) is not a feature: it hardly varies with these models). ``rag.judge``
+weighs them with coefficients fitted on the train and dev splits (never test).
 """
 
 from __future__ import annotations
