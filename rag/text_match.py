@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 import snowballstemmer
+from snowballstemmer.basestemmer import BaseStemmer
 
 from index.lexical import STOPWORDS
 from index.text_analysis import NUMBER_WORDS
 
 _WORD = re.compile(r"[\w’']+", re.UNICODE)
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps the word it works on in the object: sharing one between the chat's
+# worker threads corrupts both words (IndexError). One per thread, like pysbd's segmenter.
+_local = threading.local()
+
+
+def _stemmer() -> BaseStemmer:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @functools.lru_cache(maxsize=65536)
@@ -21,7 +32,7 @@ def stem(word: str) -> str:
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
-    return _STEMMER.stemWord(word.strip("'"))
+    return _stemmer().stemWord(word.strip("'"))
 
 
 def content_terms(text: str) -> set[str]:

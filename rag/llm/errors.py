@@ -6,6 +6,7 @@ message says what went wrong and what to do about it.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,9 @@ from core.errors import BackendError
 
 if TYPE_CHECKING:
     from core.settings import Settings
+
+
+log = logging.getLogger(__name__)
 
 
 class LLMError(BackendError):
@@ -85,6 +89,11 @@ def as_llm_error(exc: BaseException, settings: Settings) -> LLMError:
     """``exc`` as an :class:`LLMError` carrying :func:`llm_error_message` (cause kept)."""
     if isinstance(exc, LLMError):
         return exc
+    openai = sys.modules.get("openai")
+    if openai is None or not isinstance(exc, openai.OpenAIError):
+        # Not a client error we know: maybe a bug on our side of the call. The user gets one
+        # line; the server log keeps the traceback, or nobody could find where it came from.
+        log.error("unexpected error while answering", exc_info=exc)
     err = LLMError(llm_error_message(exc, settings))
     err.__cause__ = exc
     return err
