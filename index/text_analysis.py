@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pysbd  # rule-based sentence boundaries
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
-# pysbd keeps state on the segmenter while it works: one per thread.
-_local = threading.local()
+T = TypeVar("T")
 
 
-def _segmenter() -> pysbd.Segmenter:
-    seg = getattr(_local, "segmenter", None)
-    if seg is None:
-        seg = _local.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
-    return seg
+def per_thread(make: Callable[[], T]) -> Callable[[], T]:
+    """A getter of ``make()``'s object, one per thread: for text tools that keep the text they
+    work on in the object itself (pysbd's segmenter, Snowball's stemmer), which threads sharing
+    one would corrupt."""
+    local = threading.local()
+
+    def get() -> T:
+        made = getattr(local, "made", None)
+        if made is None:
+            made = local.made = make()
+        return made
+
+    return get
+
+
+_segmenter = per_thread(lambda: pysbd.Segmenter(language="en", clean=False, char_span=True))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 
 import snowballstemmer
-from snowballstemmer.basestemmer import BaseStemmer
 
 from index.lexical import STOPWORDS
-from index.text_analysis import NUMBER_WORDS
+from index.text_analysis import NUMBER_WORDS, per_thread
 
 _WORD = re.compile(r"[\w’']+", re.UNICODE)
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-# A Snowball stemmer keeps the word it works on in the object: sharing one between the chat's
-# worker threads corrupts both words (IndexError). One per thread, like pysbd's segmenter.
-_local = threading.local()
-
-
-def _stemmer() -> BaseStemmer:
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
-    return stemmer
+# A Snowball stemmer keeps the word it works on in the object: the chat's worker threads sharing
+# one corrupted each other's words (IndexError).
+_stemmer = per_thread(lambda: snowballstemmer.stemmer("english"))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -68,6 +68,12 @@ def endpoint_error_message(
     return f"the LLM endpoint at {url} failed: {type(exc).__name__}: {exc}"
 
 
+def _is_openai_error(exc: BaseException) -> bool:
+    # An openai error can only exist once openai was imported; don't import it just to check.
+    openai = sys.modules.get("openai")
+    return openai is not None and isinstance(exc, openai.OpenAIError)
+
+
 def llm_error_message(exc: BaseException, settings: Settings) -> str:
     """A user-facing message for any exception raised while calling the LLM.
 
@@ -76,9 +82,7 @@ def llm_error_message(exc: BaseException, settings: Settings) -> str:
     """
     if isinstance(exc, LLMError):
         return str(exc)
-    # An openai error can only exist once openai was imported; don't import it just to check.
-    openai = sys.modules.get("openai")
-    if openai is not None and isinstance(exc, openai.OpenAIError):
+    if _is_openai_error(exc):
         return endpoint_error_message(
             exc, settings.llm_base_url, settings.llm_model_name, settings.llm_timeout_s
         )
@@ -89,8 +93,7 @@ def as_llm_error(exc: BaseException, settings: Settings) -> LLMError:
     """``exc`` as an :class:`LLMError` carrying :func:`llm_error_message` (cause kept)."""
     if isinstance(exc, LLMError):
         return exc
-    openai = sys.modules.get("openai")
-    if openai is None or not isinstance(exc, openai.OpenAIError):
+    if not _is_openai_error(exc):
         # Not a client error we know: maybe a bug on our side of the call. The user gets one
         # line; the server log keeps the traceback, or nobody could find where it came from.
         log.error("unexpected error while answering", exc_info=exc)

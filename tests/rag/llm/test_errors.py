@@ -12,7 +12,7 @@ from rag.llm import LLMError, as_llm_error
 
 
 def _boom() -> None:
-    "abc"[7]  # an IndexError with a traceback, as a bug in our own code would give)
+    "abc"[7]  # an IndexError with a traceback, as a bug in our own code would give
 
 
 def test_an_unexpected_error_is_one_line_for_the_user_and_a_traceback_in_the_log(
